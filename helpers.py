@@ -1,0 +1,1245 @@
+"""helpers.py: the reusable code behind the lecture 37-40 notebooks (fine-tuning and Kaggle image classification).
+
+One module, read top to bottom in data-flow order:
+
+    1. devices, seeds and the notebook setup
+    2. data hub: download with sha1 checks, safe extraction
+    3. stand-in datasets: small synthetic sets with the real on-disk layouts
+    4. reorganisation of Kaggle folders (d2l's read_csv_labels / reorg_train_valid / reorg_test)
+    5. datasets, loaders and pretrained models
+    6. training (d2l's train_batch_ch13 / train_ch13) with checkpoints, AMP and a live plot
+    7. evaluation, prediction and Kaggle submissions
+    8. plotting
+
+Names and signatures follow d2l (the `d2l` package, v1.0.3) where d2l has the function, so that lecture code
+maps onto ours; each docstring says how ours differs. This module never imports d2l.
+
+Environment variables (all optional):
+    COURSE_DATA_MODE   real | standin | auto    forces the data mode everywhere (CI and tests set 'standin')
+    COURSE_DATA_DIR    where datasets are downloaded and built      (default: <repo>/data)
+    COURSE_OUTPUT_DIR  where figures and submissions are written   (default: <repo>/outputs)
+    COURSE_HEADLESS    1 = no live plot/progress updates (set by `make test` and `make run`)
+"""
+from __future__ import annotations
+
+import collections
+import colorsys
+import contextlib
+import csv
+import hashlib
+import http.client
+import json
+import math
+import os
+import random
+import re
+import shutil
+import socket
+import sys
+import tarfile
+import tempfile
+import textwrap
+import time
+import urllib.error
+import urllib.request
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+from torch import nn
+
+REPO_DIR = Path(__file__).resolve().parent
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+# Files that operating systems and tools drop into folders; never data.
+STRAY_FILES = {"thumbs.db", "desktop.ini", ".ds_store"}
+
+# Things that make this process's results NOT real results (stand-in data, random weights).
+# Every place that prints or plots results shows them (see `results_tag`).
+_CAVEATS: dict[str, str] = {}
+
+
+def results_tag():
+    """A loud prefix such as '[STAND-IN DATA: hotdog]' for every printed result; '' when all is real."""
+    return "".join(f"[{c}] " for c in _CAVEATS.values())
+
+
+def data_dir_root():
+    return Path(os.environ.get("COURSE_DATA_DIR", REPO_DIR / "data")).expanduser()
+
+
+def output_dir(*parts):
+    """The folder for figures, submissions and checkpoints: $COURSE_OUTPUT_DIR or <repo>/outputs, created."""
+    path = Path(os.environ.get("COURSE_OUTPUT_DIR", REPO_DIR / "outputs")).expanduser().joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _in_notebook():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def _headless():
+    return os.environ.get("COURSE_HEADLESS", "") not in ("", "0") or not _in_notebook()
+
+
+# =====================================================================================================================
+# 1. Devices, seeds and the notebook setup
+# =====================================================================================================================
+
+def _mps_available():
+    return hasattr(torch.backends, "mps") and torch.backends.mps.is_available()
+
+
+def try_gpu(i=0):
+    """Device i: `cuda:i` if it exists, else Apple `mps` (i == 0 only), else `cpu`. Same as d2l.try_gpu, plus MPS."""
+    if torch.cuda.device_count() > i:
+        return torch.device(f"cuda:{i}")
+    if i == 0 and _mps_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def try_all_gpus():
+    """All CUDA devices, else [mps], else [cpu]. Never empty (d2l's returns [] on CPU and train_ch13 then crashes)."""
+    if torch.cuda.device_count():
+        return [torch.device(f"cuda:{i}") for i in range(torch.cuda.device_count())]
+    return [try_gpu(0)]
+
+
+def seed_everything(seed=0):
+    """Seed Python, NumPy and torch (CPU and CUDA) so that a run on the same machine repeats. Returns seed."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    return seed
+
+
+MIN_VERSIONS = {"torch": "2.0", "torchvision": "0.15", "numpy": "1.24", "pandas": "1.5", "matplotlib": "3.6"}
+
+
+def setup_notebook(chapter, seed=0, min_versions=None):
+    """The shared part of every notebook's first cell.
+
+    Checks package versions (with packaging.version), picks the device (CUDA, then MPS, then CPU, warning on CPU),
+    seeds everything, sets plot defaults and prints the data mode. Returns a dict with 'device', 'devices',
+    'data_mode', 'seed' and 'fig_dir' (figures of this chapter go there: <outputs>/figures/<chapter>).
+    """
+    import importlib
+    from packaging.version import Version
+
+    versions = {}
+    for name, minimum in {**MIN_VERSIONS, **(min_versions or {})}.items():
+        found = importlib.import_module(name).__version__
+        versions[name] = found
+        if Version(found.split("+")[0]) < Version(minimum):
+            raise RuntimeError(f"{name} {found} is too old for these notebooks: {minimum} or newer is needed. "
+                               f"Run `make setup` (or `pip install -U {name}`) and restart the kernel.")
+    device = try_gpu()
+    print("versions:", ", ".join(f"{k} {v}" for k, v in versions.items()))
+    if device.type == "cpu":
+        warnings.warn("No GPU found: running on the CPU. Every cell works, but full-size training is slow. "
+                      "On Colab: Runtime > Change runtime type > GPU.", stacklevel=2)
+    seed_everything(seed)
+    try:
+        import matplotlib.pyplot as plt
+        plt.rcParams.update({"figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3, "font.size": 10})
+    except ImportError:
+        pass
+    mode = data_mode()
+    forced = " (forced by COURSE_DATA_MODE)" if os.environ.get("COURSE_DATA_MODE") else ""
+    print(f"device: {device}   seed: {seed}   data mode: {mode}{forced}   data dir: {data_dir_root()}")
+    if mode != "real":
+        print("  'auto' uses the real data when it can be downloaded and a synthetic STAND-IN otherwise; "
+              "'standin' always uses the stand-in. Stand-in numbers are never real results.")
+    fig_dir = output_dir("figures", chapter)
+    return {"device": device, "devices": try_all_gpus(), "data_mode": mode, "seed": seed, "fig_dir": fig_dir}
+
+
+# =====================================================================================================================
+# 2. Data hub: download with sha1 checks, safe extraction
+# =====================================================================================================================
+
+DATA_URL = "http://d2l-data.s3-accelerate.amazonaws.com/"
+# name -> (url, sha1); the same entries as d2l's DATA_HUB.
+DATA_HUB = {
+    "hotdog": (DATA_URL + "hotdog.zip", "fba480ffa8aa7e0febbb511d181409f899b9baa5"),
+    "cifar10_tiny": (DATA_URL + "kaggle_cifar10_tiny.zip", "2068874e4b9a9f0fb07ebe0ad2b29754449ccacd"),
+    "dog_tiny": (DATA_URL + "kaggle_dog_tiny.zip", "0cb91d09b814ecdc07b50f31f8dcad3e81d6a86d"),
+}
+
+
+class DataUnavailableError(RuntimeError):
+    """The data could not be had (no network, bad transfer, bad archive). The message says what to do."""
+
+
+def sha1_of(path, chunk=1 << 20):
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _manual_steps(name, url, path, sha1):
+    return (f"What to do:\n"
+            f"  1. on a machine with internet, download {url}\n"
+            f"     and put it at {path}" + (f" (its sha1 must be {sha1})" if sha1 else "") + ", then run again; or\n"
+            f"  2. use the synthetic stand-in: set COURSE_DATA_MODE=standin, or call "
+            f"get_dataset({name!r}, mode='standin').\n"
+            f"     Results on the stand-in are NOT results on the real data.")
+
+
+def download(name, cache_dir=None, *, timeout=30, attempts=2):
+    """Download DATA_HUB[name] into cache_dir (default: $COURSE_DATA_DIR) and return the file's Path.
+
+    Like d2l.download, but: the sha1 is checked right after downloading (d2l checks it only on a cache hit), the
+    HTTP status is checked, there is a timeout (seconds), the write is atomic (temporary file, then rename), and a
+    cached file that is partial or fails its hash is downloaded again. A truncated transfer or a hash mismatch is
+    retried `attempts` times in all. Raises DataUnavailableError with instructions when nothing works.
+    """
+    if name not in DATA_HUB:
+        raise KeyError(f"{name!r} is not in DATA_HUB; known: {sorted(DATA_HUB)}")
+    url, sha1 = DATA_HUB[name]
+    cache_dir = Path(cache_dir or data_dir_root())
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = cache_dir / url.split("/")[-1]
+    if path.exists():
+        if sha1 is None or sha1_of(path) == sha1:
+            return path
+        print(f"{path} is partial or corrupt (sha1 mismatch): downloading it again.")
+    problem = ""
+    for attempt in range(1, attempts + 1):
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=cache_dir)
+        try:
+            h, size = hashlib.sha1(), 0
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+                expected = resp.headers.get("Content-Length")
+                print(f"Downloading {url} ({int(expected) / 1e6:.1f} MB)" if expected else f"Downloading {url}")
+                while block := resp.read(1 << 20):
+                    out.write(block)
+                    h.update(block)
+                    size += len(block)
+            if expected is not None and size != int(expected):
+                problem = f"the transfer was cut short: {size} of {expected} bytes arrived"
+            elif sha1 is not None and h.hexdigest() != sha1:
+                problem = f"sha1 mismatch: got {h.hexdigest()}, expected {sha1} (a wrong or damaged file)"
+            else:
+                os.replace(tmp, path)
+                return path
+        except urllib.error.HTTPError as e:
+            raise DataUnavailableError(f"Could not download {name!r}: the server answered HTTP {e.code} {e.reason} "
+                                       f"for {url}.\n" + _manual_steps(name, url, path, sha1)) from None
+        except http.client.IncompleteRead as e:
+            problem = f"the transfer was cut short: {len(e.partial)} bytes of the last block arrived"
+        except (urllib.error.URLError, socket.timeout, ConnectionError, TimeoutError) as e:
+            reason = getattr(e, "reason", e)
+            raise DataUnavailableError(f"Could not download {name!r} from {url}: the network is unreachable or "
+                                       f"slow ({reason}).\n" + _manual_steps(name, url, path, sha1)) from None
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        print(f"Attempt {attempt}/{attempts} failed: {problem}.")
+    raise DataUnavailableError(f"Could not download {name!r} from {url}: {problem}. Nothing was saved.\n"
+                               + _manual_steps(name, url, path, sha1))
+
+
+def _safe_members(names, base):
+    """Raise if any archive member would land outside `base` (zip-slip: '../x', '/etc/x', 'C:\\x')."""
+    base = os.path.realpath(base)
+    for member in names:
+        target = os.path.realpath(os.path.join(base, member))
+        if os.path.isabs(member) or (target != base and not target.startswith(base + os.sep)):
+            raise DataUnavailableError(f"Refusing to extract: archive entry {member!r} would be written outside "
+                                       f"{base}. The archive is malformed or malicious; delete it.")
+
+
+def download_extract(name, folder=None, cache_dir=None):
+    """Download and extract a zip/tar archive; return the extracted folder (d2l.download_extract's contract).
+
+    Beyond d2l: entries that would escape the target folder are refused before anything is written, and a complete
+    extraction (marked by a small '.<archive>.extracted' file holding the archive's sha1) is not redone.
+    """
+    fname = download(name, cache_dir)
+    base_dir = fname.parent
+    stem = fname.name
+    for ext in (".tar.gz", ".tgz", ".zip", ".tar"):
+        if stem.endswith(ext):
+            stem = stem[: -len(ext)]
+            break
+    else:
+        raise DataUnavailableError(f"{fname} is not a zip or tar archive; only those can be extracted.")
+    data_dir = base_dir / stem
+    marker = base_dir / f".{fname.name}.extracted"
+    digest = DATA_HUB[name][1] or sha1_of(fname)
+    if not (marker.exists() and marker.read_text().strip() == digest and data_dir.exists()):
+        try:
+            if fname.name.endswith(".zip"):
+                with zipfile.ZipFile(fname) as archive:
+                    _safe_members(archive.namelist(), base_dir)
+                    archive.extractall(base_dir)
+            else:
+                with tarfile.open(fname) as archive:
+                    _safe_members(archive.getnames(), base_dir)
+                    if any(m.issym() or m.islnk() for m in archive.getmembers()):
+                        raise DataUnavailableError(f"Refusing to extract {fname}: it contains links.")
+                    archive.extractall(base_dir)
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError) as e:
+            raise DataUnavailableError(f"{fname} is not a readable archive ({e}). Delete it and run again to "
+                                       f"download a fresh copy.") from None
+        marker.write_text(digest)
+    return base_dir / folder if folder else data_dir
+
+
+# =====================================================================================================================
+# 3. Stand-in datasets: small synthetic sets with exactly the real on-disk layouts
+# =====================================================================================================================
+
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+def _reference_file(name):
+    for candidate in (REPO_DIR.parent / "shared" / "reference" / name, REPO_DIR / "shared" / "reference" / name):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def dog_breeds():
+    """The 120 Kaggle dog-breed names, sorted (Kaggle's spelling)."""
+    return sorted(DOG_BREEDS)
+
+
+DOG_BREEDS = """affenpinscher afghan_hound african_hunting_dog airedale american_staffordshire_terrier appenzeller
+australian_terrier basenji basset beagle bedlington_terrier bernese_mountain_dog black-and-tan_coonhound
+blenheim_spaniel bloodhound bluetick border_collie border_terrier borzoi boston_bull bouvier_des_flandres boxer
+brabancon_griffon briard brittany_spaniel bull_mastiff cairn cardigan chesapeake_bay_retriever chihuahua chow
+clumber cocker_spaniel collie curly-coated_retriever dandie_dinmont dhole dingo doberman english_foxhound
+english_setter english_springer entlebucher eskimo_dog flat-coated_retriever french_bulldog german_shepherd
+german_short-haired_pointer giant_schnauzer golden_retriever gordon_setter great_dane great_pyrenees
+greater_swiss_mountain_dog groenendael ibizan_hound irish_setter irish_terrier irish_water_spaniel irish_wolfhound
+italian_greyhound japanese_spaniel keeshond kelpie kerry_blue_terrier komondor kuvasz labrador_retriever
+lakeland_terrier leonberg lhasa malamute malinois maltese_dog mexican_hairless miniature_pinscher miniature_poodle
+miniature_schnauzer newfoundland norfolk_terrier norwegian_elkhound norwich_terrier old_english_sheepdog otterhound
+papillon pekinese pembroke pomeranian pug redbone rhodesian_ridgeback rottweiler saint_bernard saluki samoyed
+schipperke scotch_terrier scottish_deerhound sealyham_terrier shetland_sheepdog shih-tzu siberian_husky silky_terrier
+soft-coated_wheaten_terrier staffordshire_bullterrier standard_poodle standard_schnauzer sussex_spaniel
+tibetan_mastiff tibetan_terrier toy_poodle toy_terrier vizsla walker_hound weimaraner welsh_springer_spaniel
+west_highland_white_terrier whippet wire-haired_fox_terrier yorkshire_terrier""".split()
+
+# Where each dataset's archive extracts to, relative to the data root.
+EXTRACTED_FOLDER = {"hotdog": "hotdog", "cifar10_tiny": "kaggle_cifar10_tiny", "dog_tiny": "kaggle_dog_tiny"}
+STANDIN_MARKER = "STANDIN_README.txt"
+
+
+def synthetic_image(rng, class_index, num_classes, height, width):
+    """One (height, width, 3) uint8 image whose class shows as a hue, a stripe angle and a blob.
+
+    The signal survives flips, crops, resizing and brightness jitter, so that a small net learns it in seconds.
+    Classes differ by hue (12 steps) and, past 12 classes, by saturation and stripe angle.
+    """
+    hue = (class_index % 12) / 12 + rng.normal(0, 0.012)
+    sat = 0.75 if (class_index // 12) % 2 == 0 else 0.45
+    angle = math.pi * ((class_index // 24) % 5) / 5
+    yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
+    phase = rng.uniform(0, 2 * math.pi)
+    stripes = 0.5 + 0.5 * np.sin(2 * math.pi * 6 * (xx * math.cos(angle) + yy * math.sin(angle)) + phase)
+    value = 0.55 + 0.3 * stripes
+    cy, cx, r = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7) * width / max(height, width), rng.uniform(0.15, 0.3)
+    blob = ((yy - cy) ** 2 + (xx - cx) ** 2 * 0.5) < r**2       # an elongated blob ("the object")
+    value = np.where(blob, 0.95, value)
+    pure = np.array(colorsys.hsv_to_rgb(hue % 1.0, 1.0, 1.0))         # the hue at full saturation and value
+    sat_map = np.where(blob, sat * 0.6, sat)[..., None]
+    rgb = value[..., None] * ((1 - sat_map) + sat_map * pure)          # HSV -> RGB for one hue
+    rgb += rng.normal(0, 0.06, rgb.shape)
+    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+def _save_image(array, path):
+    from PIL import Image
+    img = Image.fromarray(array)
+    if path.suffix == ".jpg":
+        img.save(path, quality=90)
+    else:
+        img.save(path)
+
+
+def _random_size(rng, size):
+    if isinstance(size, int):
+        return size, size
+    lo, hi = size
+    return int(rng.integers(lo, hi + 1)), int(rng.integers(lo, hi + 1))
+
+
+STANDIN_DEFAULTS = {
+    # hotdog: the real set has 1,000 + 1,000 train and 400 + 400 test images of varying size.
+    "hotdog": {"n_train": 120, "n_test": 40, "size": (96, 320)},
+    # cifar10_tiny: 1,000 train images (ids 1..1000) and 5 test images, all 32x32 PNG.
+    "cifar10_tiny": {"n_train": 1000, "n_test": 5, "size": 32},
+    # dog_tiny: about 1,000 train JPEGs over 120 breeds and 10 test images, a few hundred pixels a side.
+    "dog_tiny": {"n_train": 1000, "n_test": 10, "size": (200, 500)},
+}
+
+
+def make_standin(name, root, n_train=None, n_test=None, size=None, num_classes=None, seed=0):
+    """Write a synthetic stand-in for dataset `name` under `root` and return its folder (the real layout).
+
+    hotdog:        <root>/hotdog/{train,test}/{hotdog,not-hotdog}/<n>.png        (n_train, n_test are PER CLASS)
+    cifar10_tiny:  <root>/kaggle_cifar10_tiny/{train/<id>.png, test/<id>.png, trainLabels.csv}   (ids from 1)
+    dog_tiny:      <root>/kaggle_dog_tiny/{train/<hexid>.jpg, test/<hexid>.jpg, labels.csv}       (id,breed)
+
+    size is an int (square) or a (min, max) range of side lengths in pixels. num_classes limits the classes used
+    (dog_tiny: the first breeds in sorted order). A file STANDIN_README.txt in the folder says loudly what it is.
+    """
+    if name not in STANDIN_DEFAULTS:
+        raise KeyError(f"No stand-in for {name!r}; known: {sorted(STANDIN_DEFAULTS)}")
+    spec = {**STANDIN_DEFAULTS[name]}
+    spec.update({k: v for k, v in dict(n_train=n_train, n_test=n_test, size=size).items() if v is not None})
+    rng = np.random.default_rng(seed)
+    out = Path(root) / EXTRACTED_FOLDER[name]
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "train").mkdir(parents=True)
+    (out / "test").mkdir()
+
+    if name == "hotdog":
+        classes = ["hotdog", "not-hotdog"]
+        for split, n in (("train", spec["n_train"]), ("test", spec["n_test"])):
+            for c, cls in enumerate(classes):
+                (out / split / cls).mkdir()
+                for k in range(n):
+                    # hot dogs are red-orange (hue 0); other food takes any hue but that one
+                    h, w = _random_size(rng, spec["size"])
+                    idx = 0 if cls == "hotdog" else int(rng.integers(3, 10))
+                    _save_image(synthetic_image(rng, idx, 12, h, w), out / split / cls / f"{k}.png")
+    else:
+        if name == "cifar10_tiny":
+            classes, labels_csv, header, ext = CIFAR10_CLASSES, "trainLabels.csv", ("id", "label"), ".png"
+            train_ids = [str(i) for i in range(1, spec["n_train"] + 1)]
+            test_ids = [str(i) for i in range(1, spec["n_test"] + 1)]
+        else:
+            classes, labels_csv, header, ext = dog_breeds(), "labels.csv", ("id", "breed"), ".jpg"
+            hexid = lambda: "".join(rng.choice(list("0123456789abcdef"), 32))  # noqa: E731
+            train_ids = [hexid() for _ in range(spec["n_train"])]
+            test_ids = [hexid() for _ in range(spec["n_test"])]
+        classes = classes[: num_classes or len(classes)]
+        # every class appears at least once when there are enough images, like the real samples
+        train_labels = [classes[i % len(classes)] for i in range(len(train_ids))]
+        rng.shuffle(train_labels)
+        for split, ids, labels in (("train", train_ids, train_labels),
+                                   ("test", test_ids, rng.choice(classes, len(test_ids)))):
+            for id_, label in zip(ids, labels):
+                h, w = _random_size(rng, spec["size"])
+                img = synthetic_image(rng, classes.index(label), len(classes), h, w)
+                _save_image(img, out / split / f"{id_}{ext}")
+        with open(out / labels_csv, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows(zip(train_ids, train_labels))
+    (out / STANDIN_MARKER).write_text(
+        f"STAND-IN DATA. This folder is a SYNTHETIC replacement for d2l's {name!r}, made by helpers.make_standin\n"
+        f"with {json.dumps(spec)}, seed {seed}. It has the real layout, but its images are coloured stripes:\n"
+        f"numbers measured on it say nothing about the real dataset.\n")
+    return out
+
+
+def is_standin(data_dir):
+    """True when data_dir (or a folder above it, up to 3 levels) is a stand-in made by make_standin."""
+    p = Path(data_dir).resolve()
+    return any((q / STANDIN_MARKER).exists() for q in [p, *list(p.parents)[:3]])
+
+
+def data_mode(mode=None):
+    """The data mode in force: $COURSE_DATA_MODE if set (it wins, so CI can force it), else `mode`, else 'auto'."""
+    chosen = os.environ.get("COURSE_DATA_MODE") or mode or "auto"
+    if chosen not in ("real", "standin", "auto"):
+        raise ValueError(f"data mode must be 'real', 'standin' or 'auto', not {chosen!r} "
+                         f"(check COURSE_DATA_MODE)")
+    return chosen
+
+
+def standin_banner(name, reason):
+    lines = [f"STAND-IN DATA: {name!r} is SYNTHETIC, generated on this machine.",
+             "Every number, plot and submission below describes the stand-in, NOT the real dataset.",
+             *textwrap.wrap(f"Why: {reason}", 86),
+             "For real data: set COURSE_DATA_MODE=real (or auto) on a machine that can download it."]
+    return _boxed(lines, "#")
+
+
+def _boxed(lines, char):
+    width = max(map(len, lines)) + 4
+    return "\n".join([char * width, *[f"{char} {line.ljust(width - 4)} {char}" for line in lines], char * width])
+
+
+def get_dataset(name, mode=None, data_root=None, **standin_kwargs):
+    """Return the folder of dataset `name`: the real d2l data or a stand-in, by mode.
+
+    mode: 'real' downloads (or uses the cache) and raises if it cannot; 'standin' builds the stand-in (cached under
+    <data_root>/standin/, rebuilt when standin_kwargs change); 'auto' (default) uses the real data when it is cached
+    or reachable and otherwise the stand-in, with a loud banner. $COURSE_DATA_MODE overrides `mode`.
+    standin_kwargs go to make_standin (n_train, n_test, size, num_classes, seed).
+    """
+    mode = data_mode(mode)
+    root = Path(data_root or data_dir_root())
+    if mode in ("real", "auto"):
+        try:
+            folder = download_extract(name, cache_dir=root)
+            _CAVEATS.pop(f"data:{name}", None)
+            print(f"Using the real {name!r} data in {folder}")
+            return folder
+        except DataUnavailableError as e:
+            if mode == "real":
+                raise
+            reason = str(e).splitlines()[0]
+    else:
+        reason = "the stand-in was asked for (mode 'standin'" + \
+                 (", forced by COURSE_DATA_MODE)." if os.environ.get("COURSE_DATA_MODE") else ").")
+    key = hashlib.sha1(json.dumps(standin_kwargs, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    parent = root / "standin" / f"{name}-{key}"
+    folder = parent / EXTRACTED_FOLDER[name]
+    if not (folder / STANDIN_MARKER).exists():
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))  # build aside, then rename: never half-built
+        try:
+            make_standin(name, tmp, **standin_kwargs)
+            if parent.exists():
+                shutil.rmtree(parent)
+            parent.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, parent)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    _CAVEATS[f"data:{name}"] = f"STAND-IN DATA: {name}"
+    print(standin_banner(name, reason))
+    print(f"Stand-in folder: {folder}")
+    return folder
+
+
+# =====================================================================================================================
+# 4. Reorganisation of Kaggle folders into train / valid / train_valid / test
+# =====================================================================================================================
+
+def read_csv_labels(fname):
+    """Read a Kaggle label file (header row, then `id,label`) into {id: label}. Same as d2l.read_csv_labels, plus:
+    surrounding blanks are stripped, and a malformed or duplicate row raises a ValueError naming the line."""
+    labels = {}
+    with open(fname, newline="") as f:
+        rows = csv.reader(f)
+        next(rows, None)
+        for lineno, row in enumerate(rows, start=2):
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if len(row) != 2 or not row[0].strip() or not row[1].strip():
+                raise ValueError(f"{fname}, line {lineno}: expected 'id,label', got {row!r}")
+            name, label = row[0].strip(), row[1].strip()
+            if name in labels and labels[name] != label:
+                raise ValueError(f"{fname}, line {lineno}: id {name!r} appears twice with different labels "
+                                 f"({labels[name]!r} and {label!r})")
+            labels[name] = label
+    return labels
+
+
+def _natural_key(name):
+    """'2.png' sorts before '10.png'."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def list_images(folder):
+    """Image file names in folder, naturally sorted; stray files (.DS_Store, Thumbs.db, non-images) are skipped."""
+    return sorted((n for n in os.listdir(folder)
+                   if n.lower() not in STRAY_FILES and not n.startswith(".")
+                   and Path(n).suffix.lower() in IMAGE_EXTENSIONS), key=_natural_key)
+
+
+def copyfile(filename, target_dir):
+    """Put `filename` into target_dir: a hard link where the filesystem allows (no bytes copied), else a copy.
+    (d2l.copyfile always copies.) Returns 'link' or 'copy'."""
+    os.makedirs(target_dir, exist_ok=True)
+    dst = os.path.join(target_dir, os.path.basename(filename))
+    if os.path.lexists(dst):
+        os.remove(dst)
+    try:
+        os.link(filename, dst)
+        return "link"
+    except OSError:
+        shutil.copy2(filename, dst)
+        return "copy"
+
+
+def _rebuild(folders, manifest, params):
+    """Return True if `folders` must be (re)built for `params`; if so, remove what is there now."""
+    if manifest.exists() and all(f.exists() for f in folders):
+        try:
+            if json.loads(manifest.read_text()) == params:
+                return False
+        except ValueError:
+            pass
+    for folder in folders:
+        if folder.exists():
+            shutil.rmtree(folder)
+    if manifest.exists():
+        manifest.unlink()
+    return True
+
+
+def reorg_train_valid(data_dir, labels, valid_ratio):
+    """Sort <data_dir>/train/* into <data_dir>/train_valid_test/{train,valid,train_valid}/<label>/. Returns the
+    number of validation images per label, n_valid = max(1, floor(valid_ratio * size of the smallest class)).
+
+    Same per-label counts as d2l.reorg_train_valid, but:
+      - deterministic: each class's first n_valid images in natural file-name order go to valid;
+      - idempotent: a second call with the same inputs does nothing; a different valid_ratio rebuilds the tree;
+      - hard links instead of copies where possible (see `copyfile`);
+      - ids may contain dots ('a.b.png' has id 'a.b'); stray files such as .DS_Store are ignored;
+      - an image without a label, or a label without an image, raises ValueError naming the files;
+      - a class left with no training image warns.
+    """
+    data_dir = Path(data_dir)
+    files = list_images(data_dir / "train")
+    ids = {Path(f).stem: f for f in files}
+    unlabelled = [f for f in files if Path(f).stem not in labels]
+    missing = sorted(set(labels) - set(ids), key=_natural_key)
+    if unlabelled or missing:
+        msg = []
+        if unlabelled:
+            msg.append(f"{len(unlabelled)} image(s) in {data_dir / 'train'} have no label: {unlabelled[:10]}")
+        if missing:
+            msg.append(f"{len(missing)} labelled id(s) have no image in {data_dir / 'train'}: {missing[:10]}")
+        raise ValueError("; ".join(msg) + ". Fix the label file or the folder (a partial unzip?) and run again.")
+    counts = collections.Counter(labels[Path(f).stem] for f in files)
+    n_valid_per_label = max(1, math.floor(min(counts.values()) * valid_ratio))
+    starved = sorted(label for label, n in counts.items() if n <= n_valid_per_label)
+    if starved:
+        warnings.warn(f"{len(starved)} class(es) keep no training image after the split (valid takes "
+                      f"{n_valid_per_label} per class): {starved[:10]}. Lower valid_ratio or add images.",
+                      stacklevel=2)
+    out = data_dir / "train_valid_test"
+    params = {"valid_ratio": valid_ratio, "files": hashlib.sha1("\n".join(
+        f"{f},{labels[Path(f).stem]}" for f in files).encode()).hexdigest()}
+    folders = [out / "train", out / "valid", out / "train_valid"]
+    if _rebuild(folders, out / ".reorg_train_valid.json", params):
+        taken = collections.Counter()
+        for f in files:
+            label, src = labels[Path(f).stem], str(data_dir / "train" / f)
+            copyfile(src, out / "train_valid" / label)
+            split = "valid" if taken[label] < n_valid_per_label else "train"
+            taken[label] += split == "valid"
+            copyfile(src, out / split / label)
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+        (out / ".reorg_train_valid.json").write_text(json.dumps(params))
+    return n_valid_per_label
+
+
+def reorg_test(data_dir):
+    """Put <data_dir>/test/* into <data_dir>/train_valid_test/test/unknown/ (one class folder, for ImageFolder).
+    Like d2l.reorg_test, but with links, stray files ignored, and idempotent."""
+    data_dir = Path(data_dir)
+    files = list_images(data_dir / "test")
+    out = data_dir / "train_valid_test"
+    params = {"files": hashlib.sha1("\n".join(files).encode()).hexdigest()}
+    if _rebuild([out / "test"], out / ".reorg_test.json", params):
+        for f in files:
+            copyfile(str(data_dir / "test" / f), out / "test" / "unknown")
+        (out / "test" / "unknown").mkdir(parents=True, exist_ok=True)
+        (out / ".reorg_test.json").write_text(json.dumps(params))
+
+
+def reorg_kaggle_data(data_dir, labels_file, valid_ratio):
+    """d2l's reorg_cifar10_data / reorg_dog_data in one: read the labels, split train, collect test.
+    Returns n_valid_per_label."""
+    labels = read_csv_labels(Path(data_dir) / labels_file)
+    n_valid = reorg_train_valid(data_dir, labels, valid_ratio)
+    reorg_test(data_dir)
+    return n_valid
+
+
+def split_counts(data_dir):
+    """{split: {label: n_images}} for a reorganised <data_dir>/train_valid_test tree (for tables and asserts)."""
+    root = Path(data_dir) / "train_valid_test"
+    return {split: {label: len(list_images(root / split / label))
+                    for label in sorted(os.listdir(root / split)) if (root / split / label).is_dir()}
+            for split in ("train", "valid", "train_valid", "test") if (root / split).exists()}
+
+
+# =====================================================================================================================
+# 5. Datasets, loaders and pretrained models
+# =====================================================================================================================
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
+
+
+def default_num_workers():
+    """Loader worker processes: one per core beyond the main one, at most 4 (Colab has 2 cores)."""
+    return min(4, max(0, (os.cpu_count() or 1) - 1))
+
+
+def reorganised_loaders(data_dir, train_tf, test_tf, batch_size, num_workers=None, folder="train_valid_test"):
+    """ImageFolder datasets and loaders over <data_dir>/train_valid_test/{train,valid,train_valid,test}.
+
+    Returns (datasets, loaders), two dicts keyed by split. Training splits shuffle and drop the last partial batch
+    (as d2l does); valid and test keep every image in file order (d2l drops valid's last batch).
+    """
+    root = Path(data_dir) / folder
+    num_workers = default_num_workers() if num_workers is None else num_workers
+    datasets, loaders = {}, {}
+    for split in ("train", "valid", "train_valid", "test"):
+        if not (root / split).exists():
+            continue
+        train = split in ("train", "train_valid")
+        datasets[split] = torchvision.datasets.ImageFolder(root / split, transform=train_tf if train else test_tf)
+        loaders[split] = torch.utils.data.DataLoader(
+            datasets[split], batch_size, shuffle=train, drop_last=train and len(datasets[split]) > batch_size,
+            num_workers=num_workers, persistent_workers=num_workers > 0, pin_memory=torch.cuda.is_available())
+    return datasets, loaders
+
+
+def weights_cache_path(weights):
+    """Where torchvision looks for a weights file before downloading it: <torch hub dir>/checkpoints/<file>."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / weights.url.split("/")[-1]
+
+
+def pretrained_model(arch="resnet18", weights="IMAGENET1K_V1"):
+    """torchvision.models.<arch>(weights=<weights>) through the current weights API. Returns (model, is_pretrained).
+
+    When the weights cannot be downloaded (no internet), says so loudly, explains where to place the file, and
+    returns the same architecture with RANDOM weights (is_pretrained=False); every printed result is then tagged.
+    A weights file already in the torch hub cache is used without any download.
+    """
+    weights = torchvision.models.get_model_weights(arch)[weights] if isinstance(weights, str) else weights
+    try:
+        model = torchvision.models.get_model(arch, weights=weights)
+        _CAVEATS.pop(f"weights:{arch}", None)
+        print(f"Loaded pretrained {arch} weights {weights} from {weights_cache_path(weights)}")
+        return model, True
+    except (urllib.error.URLError, socket.timeout, ConnectionError, TimeoutError) as e:
+        reason = getattr(e, "reason", e)
+    except RuntimeError as e:
+        if "HTTP" not in str(e) and "hash" not in str(e).lower():
+            raise RuntimeError(f"Could not read the weights file {weights_cache_path(weights)} ({e}). It is "
+                               f"probably damaged: delete it and run again.") from e
+        reason = e
+    path = weights_cache_path(weights)
+    lines = [f"RANDOM WEIGHTS: the pretrained {arch} weights could not be downloaded.",
+             *textwrap.wrap(f"Why: {reason}", 86),
+             "The model starts from random numbers: it shows the code path, not transfer learning.",
+             f"To fix: download {weights.url}", f"and put it at {path}, then rerun this cell."]
+    print(_boxed(lines, "!"))
+    _CAVEATS[f"weights:{arch}"] = f"RANDOM WEIGHTS instead of ImageNet: {arch}"
+    return torchvision.models.get_model(arch, weights=None), False
+
+
+# =====================================================================================================================
+# 6. Training: d2l's train_batch_ch13 / train_ch13, with checkpoints, AMP, channels_last and a live plot
+# =====================================================================================================================
+
+def _amp_settings(device, amp):
+    """(enabled, dtype) for autocast. 'auto': bf16 on CUDA GPUs that support it, fp16 on older ones, off elsewhere
+    (on CPU bf16 autocast is slower than fp32 unless the CPU has AMX)."""
+    if amp == "auto":
+        amp = device.type == "cuda"
+    if not amp:
+        return False, None
+    if device.type == "cuda":
+        return True, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return True, torch.bfloat16
+
+
+def _to_device(X, device, channels_last=False):
+    if isinstance(X, (list, tuple)):
+        return [_to_device(x, device, channels_last) for x in X]
+    X = X.to(device, non_blocking=True)
+    return X.contiguous(memory_format=torch.channels_last) if channels_last and X.dim() == 4 else X
+
+
+def _train_step(net, X, y, loss, trainer, device, amp=(False, None), scaler=None, channels_last=False):
+    """One optimiser step; returns (loss sum, number correct, batch size) as tensors (no GPU sync)."""
+    X, y = _to_device(X, device, channels_last), y.to(device, non_blocking=True)
+    trainer.zero_grad(set_to_none=True)
+    with torch.autocast(device.type, dtype=amp[1], enabled=amp[0]):
+        pred = net(X)
+        l = loss(pred, y)
+    # d2l's semantics: a per-example loss (reduction='none') whose SUM is back-propagated
+    l_sum = l.sum() if l.dim() else l * y.shape[0]
+    if scaler is not None:
+        scaler.scale(l_sum if l.dim() else l).backward()
+        scaler.step(trainer)
+        scaler.update()
+    else:
+        (l_sum if l.dim() else l).backward()
+        trainer.step()
+    return l_sum.detach().float(), (pred.argmax(dim=1) == y).sum(), y.shape[0]
+
+
+def train_batch_ch13(net, X, y, loss, trainer, devices, amp=False, channels_last=False):
+    """Train on one minibatch; return (sum of per-example losses, number of correct predictions), as d2l does.
+
+    X: (B, C, H, W) images (or a list of tensors), y: (B,) class indices. Back-propagates loss(net(X), y).sum():
+    keep loss = nn.CrossEntropyLoss(reduction='none') so that d2l's learning rates carry over unchanged (a
+    mean-reduced loss divides the gradient by the batch size; it still works here but needs lr x batch).
+    """
+    device = devices[0] if isinstance(devices, (list, tuple)) else devices
+    net.train()
+    amp_cfg = _amp_settings(torch.device(device), amp)
+    l_sum, correct, _ = _train_step(net, X, y, loss, trainer, torch.device(device), amp_cfg, None, channels_last)
+    return l_sum.item(), correct.item()
+
+
+def _lrs(trainer):
+    return [group["lr"] for group in trainer.param_groups]
+
+
+class _Reporter:
+    """Progress text and a live plot. In a notebook frontend (JupyterLab, Colab, VS Code) both are updated in place
+    through display handles, at most once a second; headless (COURSE_HEADLESS=1, or not in a kernel) it prints one
+    line per epoch and, in a kernel, draws the plot once at the end, so nbval/papermill outputs stay small."""
+
+    def __init__(self, num_epochs, num_batches, plot, title):
+        self.num_epochs, self.num_batches, self.plot, self.title = num_epochs, num_batches, plot, title
+        self.live = not _headless()
+        self.last = 0.0
+        self.text_handle = self.fig_handle = None
+        if self.live:
+            from IPython.display import display
+            self.text_handle = display({"text/plain": "starting..."}, raw=True, display_id=True)
+
+    def batch(self, epoch, i, loss, acc, ips):
+        if self.live and time.time() - self.last > 1.0:
+            self.last = time.time()
+            self.text_handle.update({"text/plain": f"epoch {epoch + 1}/{self.num_epochs}  batch {i + 1}/"
+                                     f"{self.num_batches}  loss {loss:.3f}  train acc {acc:.3f}  {ips:.0f} img/s"},
+                                    raw=True)
+
+    def epoch(self, history):
+        e = len(history["epoch"])
+        line = (f"{results_tag()}epoch {history['epoch'][-1]}/{self.num_epochs}: loss {history['train_loss'][-1]:.3f}, "
+                f"train acc {history['train_acc'][-1]:.3f}, test acc {history['test_acc'][-1]:.3f}, "
+                f"lr {history['lr'][-1]:.3g}, {history['time_s'][-1]:.1f} s, {history['img_per_s'][-1]:.0f} img/s")
+        if not self.live:
+            print(line)
+            return
+        self.text_handle.update({"text/plain": line}, raw=True)
+        if self.plot and e > 0:
+            self._draw(history, final=False)
+
+    def _draw(self, history, final):
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+        fig = plot_history(history, title=self.title)
+        plt.close(fig)
+        if self.fig_handle is None:
+            self.fig_handle = display(fig, display_id=True)
+        else:
+            self.fig_handle.update(fig)
+        return fig
+
+    def done(self, history):
+        if self.plot and _in_notebook() and len(history["epoch"]):
+            if not self.live or self.fig_handle is None:
+                self._draw(history, final=True)
+
+
+def _rng_state():
+    return {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available()
+            else [], "numpy": np.random.get_state(), "python": random.getstate()}
+
+
+def _set_rng_state(state):
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
+def save_checkpoint(path, **state):
+    """torch.save to a temporary file, then rename: an interrupted save never leaves a half-written checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def evaluate_accuracy_gpu(net, data_iter, device=None):
+    """Accuracy (fraction correct) of net over every batch of data_iter, in eval mode. d2l's name; unlike d2l's,
+    the net's previous train/eval mode is restored afterwards. Pair it with a loader that drops no batch."""
+    device = device or next(iter(net.parameters())).device
+    was_training = net.training
+    net.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for X, y in data_iter:
+            X, y = _to_device(X, device), y.to(device)
+            correct += (net(X).argmax(dim=1) == y).sum().item()
+            total += y.numel()
+    net.train(was_training)
+    return correct / max(total, 1)
+
+
+def train_ch13(net, train_iter, test_iter, loss, trainer, num_epochs, devices=None, *, scheduler=None,
+               amp=False, channels_last="auto", checkpoint=None, plot=True, title=None):
+    """Train net for num_epochs; return the per-epoch history. d2l's train_ch13 signature and loss semantics.
+
+    net, trainer (an optimiser) and loss (per-example, reduction='none'; its sum is back-propagated, as in d2l) as in
+    d2l. test_iter may be None (final training on train+valid). Differences from d2l:
+      - devices defaults to try_all_gpus() and works on CPU, one GPU (no DataParallel wrapper) or several GPUs;
+      - no ZeroDivisionError with fewer than 5 batches;
+      - scheduler: an optional LR scheduler stepped once per epoch (StepLR etc.);
+      - amp: False, True or 'auto' (bf16, or fp16 with a GradScaler, on CUDA only); channels_last: 'auto' = CUDA;
+      - checkpoint: a file path; state is saved after every epoch, and a rerun with the same arguments resumes
+        from it and ends with the same weights as an uninterrupted run (same seed, CPU);
+      - the images/s figure includes data loading (d2l leaves it out).
+    Returns a dict of lists, one entry per epoch: epoch, train_loss (mean per example), train_acc, test_acc (nan
+    without test_iter), lr (first parameter group, used during the epoch), lrs (all groups), time_s (wall time
+    including data loading), img_per_s.
+    """
+    devices = devices or try_all_gpus()
+    devices = [torch.device(d) for d in devices]
+    device = devices[0]
+    net.to(device)
+    amp_cfg = _amp_settings(device, amp)
+    use_channels_last = device.type == "cuda" if channels_last == "auto" else bool(channels_last)
+    if use_channels_last:
+        net.to(memory_format=torch.channels_last)
+    scaler = torch.amp.GradScaler("cuda") if amp_cfg[0] and amp_cfg[1] == torch.float16 else None
+    model = nn.DataParallel(net, device_ids=devices) if len(devices) > 1 and device.type == "cuda" else net
+
+    history = {k: [] for k in ("epoch", "train_loss", "train_acc", "test_acc", "lr", "lrs", "time_s", "img_per_s")}
+    start_epoch = 0
+    if checkpoint and Path(checkpoint).exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        try:
+            net.load_state_dict(state["model"])
+            trainer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise RuntimeError(f"The checkpoint {checkpoint} does not fit this net/optimiser ({e}). Delete it to "
+                               f"start afresh, or pass another checkpoint path.") from None
+        if scheduler is not None and state.get("scheduler"):
+            scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        history, start_epoch = state["history"], state["epoch"]
+        _set_rng_state(state["rng"])
+        print(f"Resuming from {checkpoint}: {start_epoch} of {num_epochs} epochs already done.")
+
+    num_batches = len(train_iter)
+    reporter = _Reporter(num_epochs, num_batches, plot, title)
+    for epoch in range(start_epoch, num_epochs):
+        net.train()
+        lrs = _lrs(trainer)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        n = 0
+        t0 = time.perf_counter()
+        for i, (X, y) in enumerate(train_iter):
+            l_sum, c, b = _train_step(model, X, y, loss, trainer, device, amp_cfg, scaler, use_channels_last)
+            loss_sum += l_sum
+            correct += c
+            n += b
+            if reporter.live:
+                reporter.batch(epoch, i, loss_sum.item() / n, correct.item() / n, n / (time.perf_counter() - t0))
+        if scheduler is not None:
+            scheduler.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        elapsed = time.perf_counter() - t0
+        test_acc = evaluate_accuracy_gpu(model, test_iter, device) if test_iter is not None else float("nan")
+        for key, value in (("epoch", epoch + 1), ("train_loss", loss_sum.item() / max(n, 1)),
+                           ("train_acc", correct.item() / max(n, 1)), ("test_acc", test_acc), ("lr", lrs[0]),
+                           ("lrs", lrs), ("time_s", elapsed), ("img_per_s", n / elapsed if elapsed else 0.0)):
+            history[key].append(value)
+        reporter.epoch(history)
+        if checkpoint:
+            save_checkpoint(checkpoint, epoch=epoch + 1, model=net.state_dict(), optimizer=trainer.state_dict(),
+                            scheduler=scheduler.state_dict() if scheduler is not None else None,
+                            scaler=scaler.state_dict() if scaler is not None else None,
+                            history=history, rng=_rng_state())
+    reporter.done(history)
+    if history["epoch"]:
+        total_time = sum(history["time_s"])
+        print(f"{results_tag()}loss {history['train_loss'][-1]:.3f}, train acc {history['train_acc'][-1]:.3f}, "
+              f"test acc {history['test_acc'][-1]:.3f}")
+        print(f"{sum(n for n in history['img_per_s']) / len(history['img_per_s']):.1f} examples/sec on "
+              f"{', '.join(map(str, devices))} (data loading included); {total_time:.1f} s of training")
+    return history
+
+
+# =====================================================================================================================
+# 7. Evaluation, prediction and Kaggle submissions
+# =====================================================================================================================
+
+def evaluate_loss(data_iter, net, devices, loss=None):
+    """Mean per-example loss over data_iter in eval mode (d2l's dog-chapter evaluate_loss, with the loss passed in;
+    default cross-entropy). The net's previous mode is restored."""
+    loss = loss or nn.CrossEntropyLoss(reduction="none")
+    device = devices[0] if isinstance(devices, (list, tuple)) else devices
+    was_training = net.training
+    net.eval()
+    total, n = 0.0, 0
+    with torch.no_grad():
+        for X, y in data_iter:
+            X, y = _to_device(X, device), y.to(device)
+            total += loss(net(X), y).sum().item()
+            n += y.numel()
+    net.train(was_training)
+    return total / max(n, 1)
+
+
+def predict(net, data_iter, device=None, tta_flip=False, return_labels=False):
+    """Class probabilities (N, num_classes), float32 on the CPU, for every image of data_iter, in eval mode.
+
+    tta_flip=True averages the softmax of each image and of its horizontal mirror (test-time augmentation).
+    With return_labels=True also returns the (N,) labels the loader yielded. The net's mode is restored.
+    """
+    device = device or next(iter(net.parameters())).device
+    was_training = net.training
+    net.eval()
+    probs, labels = [], []
+    with torch.no_grad():
+        for X, y in data_iter:
+            X = _to_device(X, device)
+            p = torch.softmax(net(X).float(), dim=1)
+            if tta_flip:
+                p = (p + torch.softmax(net(torch.flip(X, dims=[3])).float(), dim=1)) / 2
+            probs.append(p.cpu())
+            labels.append(y)
+    net.train(was_training)
+    probs = torch.cat(probs) if probs else torch.empty(0)
+    return (probs, torch.cat(labels)) if return_labels else probs
+
+
+def multiclass_log_loss(probs, labels, eps=1e-15):
+    """Kaggle's multi-class log loss: -mean(log p[i, y_i]) after clipping p to [eps, 1 - eps] and renormalising
+    each row. probs: (N, C) array-like of probabilities; labels: (N,) class indices. Lower is better."""
+    p = np.clip(np.asarray(probs, dtype=np.float64), eps, 1 - eps)
+    p = p / p.sum(axis=1, keepdims=True)
+    labels = np.asarray(labels)
+    return float(-np.mean(np.log(p[np.arange(len(labels)), labels])))
+
+
+class SubmissionError(ValueError):
+    """A submission file that Kaggle would reject or mis-score; the message lists every problem found."""
+
+
+def kaggle_test_ids(test_dir):
+    """Kaggle ids of the images in a test folder (file names without extension), naturally sorted."""
+    return [Path(f).stem for f in list_images(test_dir)]
+
+
+def write_label_submission(path, ids, labels, columns=("id", "label")):
+    """Write a Kaggle 'one label per image' submission (CIFAR-10: id,label; leaves: image,label), one row per id,
+    ids in natural (numeric) order. ids and labels are paired by position. Returns the path."""
+    import pandas as pd
+    if len(ids) != len(labels):
+        raise ValueError(f"{len(ids)} ids but {len(labels)} labels: each id needs exactly one prediction")
+    df = pd.DataFrame({columns[0]: [str(i) for i in ids], columns[1]: list(labels)})
+    df = df.iloc[sorted(range(len(df)), key=lambda k: _natural_key(df.iloc[k, 0]))]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False)
+    print(f"{results_tag()}wrote {len(df)} rows to {path}")
+    return Path(path)
+
+
+def validate_label_submission(path, expected_ids, classes, columns=("id", "label")):
+    """Check a label submission: exact columns, one row per expected id (no missing, extra or duplicate ids), ids
+    in natural order, no empty cells, every label in `classes`. Returns the DataFrame; raises SubmissionError."""
+    import pandas as pd
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    problems = []
+    if list(df.columns) != list(columns):
+        problems.append(f"columns are {list(df.columns)}, expected {list(columns)}")
+    else:
+        got, expected = list(df[columns[0]]), [str(i) for i in expected_ids]
+        if len(got) != len(expected):
+            problems.append(f"{len(got)} rows, expected {len(expected)} (one per test image)")
+        dupes = sorted({i for i in got if got.count(i) > 1}) if len(got) < 200_000 else \
+            sorted(df[columns[0]][df[columns[0]].duplicated()].unique())
+        if dupes:
+            problems.append(f"duplicate ids: {dupes[:10]}")
+        missing, extra = set(expected) - set(got), set(got) - set(expected)
+        if missing:
+            problems.append(f"{len(missing)} test ids missing: {sorted(missing, key=_natural_key)[:10]}")
+        if extra:
+            problems.append(f"{len(extra)} ids not in the test folder: {sorted(extra, key=_natural_key)[:10]}")
+        if got != sorted(got, key=_natural_key):
+            problems.append("ids are not in numeric order")
+        empty = (df == "").any(axis=1).sum()
+        if empty:
+            problems.append(f"{empty} rows have an empty cell")
+        unknown = sorted(set(df[columns[1]]) - set(classes) - {""})
+        if unknown:
+            problems.append(f"labels not among the {len(classes)} classes: {unknown[:10]}")
+    if problems:
+        raise SubmissionError(f"{path} is not a valid submission:\n  - " + "\n  - ".join(problems))
+    return df
+
+
+def write_cifar_submission(path, ids, labels):
+    """CIFAR-10 submission.csv: `id,label` with class names, ids numeric-sorted."""
+    return write_label_submission(path, ids, labels, ("id", "label"))
+
+
+def validate_cifar_submission(path, test_dir, classes=CIFAR10_CLASSES):
+    """validate_label_submission against the images in test_dir and the 10 CIFAR classes."""
+    return validate_label_submission(path, kaggle_test_ids(test_dir), classes, ("id", "label"))
+
+
+def write_dog_submission(path, ids, probs, breeds):
+    """Dog-breed submission.csv: `id` then one probability column per breed, breeds in sorted order.
+    probs: (N, len(breeds)) rows of probabilities in the order of `breeds` (ImageFolder's sorted classes)."""
+    import pandas as pd
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.shape != (len(ids), len(breeds)):
+        raise ValueError(f"probs has shape {probs.shape}, expected ({len(ids)}, {len(breeds)})")
+    order = np.argsort(breeds)
+    df = pd.DataFrame(probs[:, order], columns=[breeds[i] for i in order])
+    df.insert(0, "id", [str(i) for i in ids])
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False)
+    print(f"{results_tag()}wrote {len(df)} rows x {len(breeds)} breeds to {path}")
+    return Path(path)
+
+
+def validate_dog_submission(path, test_dir, breeds, atol=1e-4):
+    """Check a dog submission: columns id + sorted(breeds), one row per test image, no NaN, probabilities in
+    [0, 1] and each row summing to 1 (within atol). Returns the DataFrame; raises SubmissionError."""
+    import pandas as pd
+    df = pd.read_csv(path, dtype={"id": str})
+    problems = []
+    expected_cols = ["id", *sorted(breeds)]
+    if list(df.columns) != expected_cols:
+        missing = sorted(set(expected_cols) - set(df.columns))
+        problems.append(f"columns differ from 'id' + the {len(breeds)} sorted breeds"
+                        + (f" (missing: {missing[:5]})" if missing else " (order or extra columns)"))
+    else:
+        expected = kaggle_test_ids(test_dir)
+        got = list(df["id"])
+        if len(got) != len(expected) or set(got) != set(expected):
+            problems.append(f"ids do not match the {len(expected)} images in {test_dir} "
+                            f"({len(got)} rows; missing {sorted(set(expected) - set(got))[:5]}, "
+                            f"extra {sorted(set(got) - set(expected))[:5]})")
+        values = df[expected_cols[1:]].to_numpy(dtype=np.float64)
+        if np.isnan(values).any():
+            problems.append(f"{int(np.isnan(values).any(axis=1).sum())} rows contain NaN")
+        elif (values < 0).any() or (values > 1).any():
+            problems.append("probabilities outside [0, 1]")
+        else:
+            bad = np.abs(values.sum(axis=1) - 1) > atol
+            if bad.any():
+                problems.append(f"{int(bad.sum())} rows do not sum to 1 (e.g. row {int(np.argmax(bad))})")
+    if problems:
+        raise SubmissionError(f"{path} is not a valid submission:\n  - " + "\n  - ".join(problems))
+    return df
+
+
+# =====================================================================================================================
+# 8. Plotting
+# =====================================================================================================================
+
+def save_fig(name, fig=None, folder=None, dpi=100):
+    """Save a figure as <folder>/<name>.png (default folder: <outputs>/figures). Returns the path."""
+    import matplotlib.pyplot as plt
+    fig = fig or plt.gcf()
+    folder = Path(folder) if folder else output_dir("figures")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
+
+
+def to_image(img, mean=None, std=None):
+    """A displayable (H, W, C) float array in [0, 1] from a CHW/HWC tensor or array (undoing mean/std
+    normalisation if given), or a PIL image."""
+    if hasattr(img, "convert"):  # PIL
+        return np.asarray(img.convert("RGB"))
+    t = torch.as_tensor(np.asarray(img) if not torch.is_tensor(img) else img).detach().cpu().float()
+    if t.dim() == 3 and t.shape[0] in (1, 3) and t.shape[-1] not in (1, 3):
+        t = t.permute(1, 2, 0)
+    if mean is not None:
+        t = t * torch.tensor(std) + torch.tensor(mean)
+    if t.max() > 1.5:
+        t = t / 255
+    return t.clamp(0, 1).numpy().squeeze()
+
+
+def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5, mean=None, std=None):
+    """Show a grid of images (tensors CHW or HWC, arrays or PIL images); returns the (num_rows * num_cols) axes.
+    d2l.show_images, but a 1x1 grid works and normalised tensors can be shown with mean/std."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(num_rows, num_cols, figsize=(num_cols * scale, num_rows * scale), squeeze=False)
+    axes = axes.flatten()
+    for i, ax in enumerate(axes):
+        ax.axis("off")
+        if i < len(imgs):
+            ax.imshow(to_image(imgs[i], mean, std))
+            if titles is not None and i < len(titles):
+                ax.set_title(str(titles[i]), fontsize=8)
+    tag = results_tag()
+    if tag:
+        fig.suptitle(tag.strip(), color="red", fontsize=8)
+    return axes
+
+
+def plot_history(history, title=None, ax=None):
+    """Loss and accuracies per epoch (left) and the learning rate (right). Returns the figure."""
+    import matplotlib.pyplot as plt
+    if ax is None:
+        fig, (ax, ax_lr) = plt.subplots(1, 2, figsize=(9, 3.2), gridspec_kw={"width_ratios": [2, 1]})
+    else:
+        fig, ax_lr = ax.figure, None
+    epochs = history["epoch"]
+    ax.plot(epochs, history["train_loss"], "-", label="train loss")
+    ax.plot(epochs, history["train_acc"], "--", label="train acc")
+    if any(not math.isnan(a) for a in history["test_acc"]):
+        ax.plot(epochs, history["test_acc"], "-.", label="test acc")
+    ax.set_xlabel("epoch")
+    ax.legend(fontsize=8)
+    if ax_lr is not None:
+        ax_lr.plot(epochs, history["lr"], "o-", color="tab:purple")
+        ax_lr.set_xlabel("epoch")
+        ax_lr.set_ylabel("learning rate")
+        ax_lr.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+    tag = results_tag()
+    fig.suptitle((tag + (title or "")).strip(), color="red" if tag else "black", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(y_true, y_pred, num_classes):
+    """(num_classes, num_classes) int64 counts; row = true class, column = predicted class."""
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return cm
+
+
+def plot_confusion_matrix(y_true, y_pred, classes, normalize=True, ax=None):
+    """Plot the confusion matrix (rows: true class, normalised per row by default). Returns the figure."""
+    import matplotlib.pyplot as plt
+    cm = confusion_matrix(y_true, y_pred, len(classes))
+    shown = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
+    if ax is None:
+        size = max(4, 0.45 * len(classes))
+        fig, ax = plt.subplots(figsize=(size, size))
+    fig = ax.figure
+    ax.imshow(shown, cmap="Blues", vmin=0)
+    ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=8)
+    ax.set_yticks(range(len(classes)), classes, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.grid(False)
+    if len(classes) <= 12:
+        for i in range(len(classes)):
+            for j in range(len(classes)):
+                ax.text(j, i, f"{shown[i, j]:.2f}" if normalize else str(cm[i, j]), ha="center", va="center",
+                        fontsize=7, color="white" if shown[i, j] > shown.max() / 2 else "black")
+    ax.set_title((results_tag() + "confusion matrix").strip(), fontsize=9)
+    return fig
