@@ -507,6 +507,7 @@ def get_dataset(name, mode=None, data_root=None, **standin_kwargs):
     parent = root / "standin" / f"{name}-{key}"
     folder = parent / EXTRACTED_FOLDER[name]
     if not (folder / STANDIN_MARKER).exists():
+        root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))  # build aside, then rename: never half-built
         try:
             make_standin(name, tmp, **standin_kwargs)
