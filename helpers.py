@@ -67,6 +67,7 @@ def results_tag():
 
 
 def data_dir_root():
+    """Where archives are downloaded and stand-ins built: $COURSE_DATA_DIR, else <repo>/data."""
     return Path(os.environ.get("COURSE_DATA_DIR", REPO_DIR / "data")).expanduser()
 
 
@@ -183,6 +184,7 @@ class DataUnavailableError(RuntimeError):
 
 
 def sha1_of(path, chunk=1 << 20):
+    """Hex sha1 digest of a file, read in 1 MiB chunks."""
     h = hashlib.sha1()
     with open(path, "rb") as f:
         while block := f.read(chunk):
@@ -468,6 +470,7 @@ def data_mode(mode=None):
 
 
 def standin_banner(name, reason):
+    """The boxed warning printed whenever a stand-in replaces dataset `name`; `reason` says why."""
     lines = [f"STAND-IN DATA: {name!r} is SYNTHETIC, generated on this machine.",
              "Every number, plot and submission below describes the stand-in, NOT the real dataset.",
              *textwrap.wrap(f"Why: {reason}", 86),
@@ -619,7 +622,8 @@ def reorg_train_valid(data_dir, labels, valid_ratio):
     starved = sorted(label for label, n in counts.items() if n <= n_valid_per_label)
     if starved:
         warnings.warn(f"{len(starved)} class(es) keep no training image after the split (valid takes "
-                      f"{n_valid_per_label} per class): {starved[:10]}. Lower valid_ratio or add images.",
+                      f"{n_valid_per_label} per class): {starved[:10]}. ImageFolder would then number the classes of train "
+                      f"and valid differently. Lower valid_ratio or add images.",
                       stacklevel=2)
     out = data_dir / "train_valid_test"
     params = {"valid_ratio": valid_ratio, "files": hashlib.sha1("\n".join(

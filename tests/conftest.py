@@ -1,0 +1,81 @@
+"""Shared fixtures: a real HTTP server on 127.0.0.1, isolated data/output folders, a small stand-in."""
+import http.server
+import shutil
+import socket
+import threading
+
+import pytest
+
+import helpers
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    routes = {}  # path -> (body bytes, behaviour): 'ok', 'truncate' (announce more bytes than sent), 404
+
+    def do_GET(self):
+        body, behaviour = self.routes.get(self.path, (b"", 404))
+        if behaviour == 404:
+            self.send_error(404, "Not Found")
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2] if behaviour == "truncate" else body)
+        self.server.hits[self.path] = self.server.hits.get(self.path, 0) + 1
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server():
+    """A real HTTP server on 127.0.0.1 (random port). Register files with server.serve(path, body, behaviour)."""
+    routes = {}
+    handler = type("Handler", (_Handler,), {"routes": routes})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.hits = {}
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    server.serve = lambda path, body, behaviour="ok": routes.__setitem__(path, (body, behaviour))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def closed_port():
+    """A port on 127.0.0.1 where nothing listens (connections are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    """A private copy of DATA_HUB that tests may extend; restored afterwards."""
+    monkeypatch.setattr(helpers, "DATA_HUB", dict(helpers.DATA_HUB))
+    monkeypatch.setattr(helpers, "_CAVEATS", {})
+    return helpers.DATA_HUB
+
+
+@pytest.fixture
+def data_root(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    monkeypatch.setenv("COURSE_DATA_DIR", str(root))
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "outputs"))
+    return root
+
+
+@pytest.fixture(scope="session")
+def cifar_standin(tmp_path_factory):
+    """A 200-image cifar10_tiny stand-in (read-only: copy it before changing it)."""
+    return helpers.make_standin("cifar10_tiny", tmp_path_factory.mktemp("cifar"), n_train=200, n_test=7)
+
+
+@pytest.fixture
+def cifar_copy(cifar_standin, tmp_path):
+    dst = tmp_path / "kaggle_cifar10_tiny"
+    shutil.copytree(cifar_standin, dst)
+    return dst

@@ -1,0 +1,157 @@
+"""Reorganisation: same per-label counts as the real d2l package, plus determinism, idempotence, links, bad input."""
+import collections
+import os
+import shutil
+
+import pytest
+
+import helpers
+
+
+def _tree(root):
+    """{split: {label: sorted file names}} below <root>/train_valid_test."""
+    base = root / "train_valid_test"
+    return {split: {label: sorted(os.listdir(base / split / label)) for label in sorted(os.listdir(base / split))}
+            for split in sorted(os.listdir(base)) if (base / split).is_dir()}
+
+
+def _counts(tree):
+    return {split: {label: len(files) for label, files in labels.items()} for split, labels in tree.items()}
+
+
+@pytest.mark.parametrize("valid_ratio", [0.1, 0.25])
+def test_counts_match_d2l(cifar_standin, tmp_path, valid_ratio):
+    from d2l import torch as d2l
+    ours, theirs = tmp_path / "ours", tmp_path / "d2l"
+    shutil.copytree(cifar_standin, ours)
+    shutil.copytree(cifar_standin, theirs)
+    labels = helpers.read_csv_labels(ours / "trainLabels.csv")
+    assert labels == d2l.read_csv_labels(str(theirs / "trainLabels.csv"))
+    n_ours = helpers.reorg_train_valid(ours, labels, valid_ratio)
+    helpers.reorg_test(ours)
+    n_d2l = d2l.reorg_train_valid(str(theirs), labels, valid_ratio)
+    d2l.reorg_test(str(theirs))
+    assert n_ours == n_d2l
+    assert _counts(_tree(ours)) == _counts(_tree(theirs))
+    # the same files overall in each split's union, and test is the whole test folder
+    assert _tree(ours)["train_valid"] == _tree(theirs)["train_valid"]
+    assert _tree(ours)["test"] == _tree(theirs)["test"]
+
+
+def test_partition_is_exact_and_deterministic(cifar_copy, tmp_path):
+    labels = helpers.read_csv_labels(cifar_copy / "trainLabels.csv")
+    n_valid = helpers.reorg_train_valid(cifar_copy, labels, 0.1)
+    tree = _tree(cifar_copy)
+    for label in tree["train_valid"]:
+        train, valid = set(tree["train"].get(label, [])), set(tree["valid"][label])
+        assert not train & valid and train | valid == set(tree["train_valid"][label])
+        assert len(valid) == n_valid
+        # valid takes the first files in natural (numeric) order
+        in_class = sorted(train | valid, key=helpers._natural_key)
+        assert sorted(valid, key=helpers._natural_key) == in_class[:n_valid]
+    # another copy on another path gives the same split
+    other = tmp_path / "other"
+    shutil.copytree(cifar_copy, other, ignore=shutil.ignore_patterns("train_valid_test"))
+    helpers.reorg_train_valid(other, labels, 0.1)
+    assert _tree(other) == tree
+
+
+def test_rerun_is_idempotent_and_new_ratio_rebuilds(cifar_copy):
+    labels = helpers.read_csv_labels(cifar_copy / "trainLabels.csv")
+    helpers.reorg_train_valid(cifar_copy, labels, 0.1)
+    first = _tree(cifar_copy)
+    marker = cifar_copy / "train_valid_test" / "train" / "untouched"
+    marker.mkdir()                                           # proves the second call did not rebuild
+    helpers.reorg_train_valid(cifar_copy, labels, 0.1)
+    assert marker.exists()
+    marker.rmdir()
+    assert _tree(cifar_copy) == first
+    n = helpers.reorg_train_valid(cifar_copy, labels, 0.3)  # a new ratio: rebuilt, no mix of old and new
+    tree = _tree(cifar_copy)
+    assert all(len(files) == n for files in tree["valid"].values())
+    assert sum(map(len, tree["train"].values())) + sum(map(len, tree["valid"].values())) == len(labels)
+
+
+def test_hard_links_not_copies(cifar_copy):
+    labels = helpers.read_csv_labels(cifar_copy / "trainLabels.csv")
+    helpers.reorg_train_valid(cifar_copy, labels, 0.1)
+    helpers.reorg_test(cifar_copy)
+    src = cifar_copy / "train" / "1.png"
+    label = labels["1"]
+    linked = cifar_copy / "train_valid_test" / "train_valid" / label / "1.png"
+    assert os.stat(linked).st_ino == os.stat(src).st_ino and os.stat(src).st_nlink == 3
+    assert os.stat(cifar_copy / "train_valid_test" / "test" / "unknown" / "1.png").st_ino == \
+        os.stat(cifar_copy / "test" / "1.png").st_ino
+
+
+def test_copy_fallback_when_links_fail(cifar_copy, monkeypatch):
+    def no_links(src, dst):
+        raise OSError(18, "Invalid cross-device link")
+    monkeypatch.setattr(os, "link", no_links)
+    assert helpers.copyfile(str(cifar_copy / "train" / "1.png"), cifar_copy / "copied") == "copy"
+    copied = cifar_copy / "copied" / "1.png"
+    assert copied.read_bytes() == (cifar_copy / "train" / "1.png").read_bytes()
+    assert os.stat(copied).st_ino != os.stat(cifar_copy / "train" / "1.png").st_ino
+
+
+def test_ids_with_dots_and_stray_files(cifar_copy):
+    train = cifar_copy / "train"
+    (train / "1.png").rename(train / "img.v2.final.png")
+    for stray in (".DS_Store", "Thumbs.db", "notes.txt", "desktop.ini"):
+        (train / stray).write_text("junk")
+    (cifar_copy / "test" / ".DS_Store").write_text("junk")
+    labels = helpers.read_csv_labels(cifar_copy / "trainLabels.csv")
+    labels["img.v2.final"] = labels.pop("1")
+    helpers.reorg_train_valid(cifar_copy, labels, 0.1)
+    helpers.reorg_test(cifar_copy)
+    tree = _tree(cifar_copy)
+    assert "img.v2.final.png" in tree["train_valid"][labels["img.v2.final"]]
+    assert sum(map(len, tree["train_valid"].values())) == len(labels)
+    assert ".DS_Store" not in tree["test"]["unknown"] and len(tree["test"]["unknown"]) == 7
+
+
+def test_image_without_label_names_it(cifar_copy):
+    labels = helpers.read_csv_labels(cifar_copy / "trainLabels.csv")
+    del labels["5"]
+    with pytest.raises(ValueError, match=r"have no label: \['5.png'\]"):
+        helpers.reorg_train_valid(cifar_copy, labels, 0.1)
+    assert not (cifar_copy / "train_valid_test").exists()    # nothing half-built
+
+
+def test_label_without_image_names_it(cifar_copy):
+    labels = helpers.read_csv_labels(cifar_copy / "trainLabels.csv")
+    (cifar_copy / "train" / "9.png").unlink()
+    with pytest.raises(ValueError, match=r"have no image .*\['9'\]"):
+        helpers.reorg_train_valid(cifar_copy, labels, 0.1)
+
+
+def test_tiny_class_warns(cifar_copy):
+    labels = helpers.read_csv_labels(cifar_copy / "trainLabels.csv")
+    lonely = next(i for i, l in labels.items() if l == "cat")
+    for i in [i for i, l in labels.items() if l == "cat" and i != lonely]:
+        labels[i] = "dog"                                     # 'cat' keeps one image, which valid takes
+    with pytest.warns(UserWarning, match=r"keep no training image.*'cat'"):
+        n = helpers.reorg_train_valid(cifar_copy, labels, 0.1)
+    assert n == 1 and not (cifar_copy / "train_valid_test" / "train" / "cat").exists()
+
+
+def test_read_csv_labels_bad_rows(tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("id,label\n1, cat \n2,dog\n\n3,cat\n")
+    assert helpers.read_csv_labels(good) == {"1": "cat", "2": "dog", "3": "cat"}
+    short = tmp_path / "short.csv"
+    short.write_text("id,label\n1,cat\n2\n")
+    with pytest.raises(ValueError, match="line 3"):
+        helpers.read_csv_labels(short)
+    clash = tmp_path / "clash.csv"
+    clash.write_text("id,label\n1,cat\n1,dog\n")
+    with pytest.raises(ValueError, match="appears twice"):
+        helpers.read_csv_labels(clash)
+
+
+def test_split_counts_and_reorg_kaggle_data(cifar_copy):
+    n = helpers.reorg_kaggle_data(cifar_copy, "trainLabels.csv", 0.1)
+    counts = helpers.split_counts(cifar_copy)
+    labels = helpers.read_csv_labels(cifar_copy / "trainLabels.csv")
+    assert counts["train_valid"] == dict(sorted(collections.Counter(labels.values()).items()))
+    assert set(counts["valid"].values()) == {n} and counts["test"] == {"unknown": 7}

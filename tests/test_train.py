@@ -1,0 +1,205 @@
+"""Devices, seeds and training: learning on a stand-in, d2l parity, few batches, schedulers, checkpoint resume."""
+import math
+
+import pytest
+import torch
+from torch import nn
+from torchvision import transforms as T
+
+import helpers
+
+
+def test_devices_never_empty():
+    assert helpers.try_all_gpus() and all(isinstance(d, torch.device) for d in helpers.try_all_gpus())
+    assert helpers.try_gpu().type in ("cuda", "mps", "cpu")
+    assert helpers.try_gpu(99).type in ("cpu", "mps") or torch.cuda.device_count() > 99
+
+
+def test_seed_everything_repeats():
+    helpers.seed_everything(7)
+    a = torch.rand(3), __import__("random").random()
+    helpers.seed_everything(7)
+    assert torch.equal(a[0], torch.rand(3)) and a[1] == __import__("random").random()
+
+
+def _small_cnn(num_classes=10):
+    return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Dropout(0.1), nn.Linear(32, num_classes))
+
+
+def _loaders(data_dir, batch_size=32, augment=True):
+    norm = [T.ToTensor(), T.Normalize(helpers.CIFAR10_MEAN, helpers.CIFAR10_STD)]
+    train_tf = T.Compose(([T.RandomHorizontalFlip()] if augment else []) + norm)
+    helpers.reorg_kaggle_data(data_dir, "trainLabels.csv", 0.2)
+    return helpers.reorganised_loaders(data_dir, train_tf, T.Compose(norm), batch_size, num_workers=0)
+
+
+def test_learns_standin_well_above_chance(cifar_copy, capsys):
+    helpers.seed_everything(0)
+    _, loaders = _loaders(cifar_copy)
+    net = _small_cnn()
+    trainer = torch.optim.SGD(net.parameters(), lr=0.002, momentum=0.9)   # d2l-style summed loss: small lr
+    history = helpers.train_ch13(net, loaders["train"], loaders["valid"], nn.CrossEntropyLoss(reduction="none"),
+                                 trainer, 6, [torch.device("cpu")])
+    assert history["test_acc"][-1] >= 0.5, history               # chance is 0.1
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    out = capsys.readouterr().out
+    assert "epoch 6/6" in out and "examples/sec" in out and "data loading included" in out
+
+
+def test_train_batch_matches_d2l():
+    from d2l import torch as d2l
+    torch.manual_seed(0)
+    ours, theirs = _small_cnn(), _small_cnn()
+    theirs.load_state_dict(ours.state_dict())
+    X, y = torch.randn(8, 3, 16, 16), torch.randint(0, 10, (8,))
+    loss = nn.CrossEntropyLoss(reduction="none")
+    opt_ours = torch.optim.SGD(ours.parameters(), lr=0.01)
+    opt_theirs = torch.optim.SGD(theirs.parameters(), lr=0.01)
+    torch.manual_seed(1)
+    result_ours = helpers.train_batch_ch13(ours, X, y, loss, opt_ours, [torch.device("cpu")])
+    torch.manual_seed(1)
+    result_theirs = d2l.train_batch_ch13(theirs, X, y, loss, opt_theirs, [torch.device("cpu")])
+    assert result_ours[0] == pytest.approx(float(result_theirs[0].detach() if torch.is_tensor(result_theirs[0]) else result_theirs[0]), rel=1e-5)
+    assert result_ours[1] == pytest.approx(float(result_theirs[1]))
+    for a, b in zip(ours.state_dict().values(), theirs.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6)
+
+
+def test_fewer_than_five_batches_and_history(cifar_copy):
+    helpers.seed_everything(0)
+    _, loaders = _loaders(cifar_copy, batch_size=64)
+    assert len(loaders["train"]) < 5                             # d2l divides by num_batches // 5 == 0 here
+    net = _small_cnn()
+    trainer = torch.optim.SGD(net.parameters(), lr=0.001)
+    scheduler = torch.optim.lr_scheduler.StepLR(trainer, step_size=1, gamma=0.5)
+    history = helpers.train_ch13(net, loaders["train"], None, nn.CrossEntropyLoss(reduction="none"), trainer, 3,
+                                 scheduler=scheduler, plot=False)
+    assert history["epoch"] == [1, 2, 3]
+    assert history["lr"] == pytest.approx([1e-3, 5e-4, 2.5e-4])
+    assert all(math.isnan(a) for a in history["test_acc"])
+    assert all(t > 0 and ips > 0 for t, ips in zip(history["time_s"], history["img_per_s"]))
+
+
+def test_mean_loss_reports_the_same_loss(cifar_copy):
+    """A mean-reduced loss still works and reports a per-example mean loss (docstring: lr then needs x batch)."""
+    _, loaders = _loaders(cifar_copy, augment=False)
+    results = []
+    for reduction, lr in (("none", 0.001), ("mean", 0.001 * 32)):
+        helpers.seed_everything(0)
+        net = _small_cnn()
+        net[-2].p = 0.0
+        trainer = torch.optim.SGD(net.parameters(), lr=lr)
+        results.append(helpers.train_ch13(net, loaders["train"], None, nn.CrossEntropyLoss(reduction=reduction),
+                                          trainer, 1, plot=False))
+    assert results[0]["train_loss"][0] == pytest.approx(results[1]["train_loss"][0], rel=1e-4)
+
+
+class _InterruptAfter:
+    """A loader wrapper that raises KeyboardInterrupt (a learner pressing stop) after `n` batches in all."""
+
+    def __init__(self, loader, n):
+        self.loader, self.n = loader, n
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for batch in self.loader:
+            if self.n == 0:
+                raise KeyboardInterrupt
+            self.n -= 1
+            yield batch
+
+
+def _run(data_loaders, epochs, checkpoint=None, interrupt_after=None):
+    helpers.seed_everything(123)                                 # what rerunning the notebook from the top does
+    net = _small_cnn()
+    trainer = torch.optim.SGD(net.parameters(), lr=0.002, momentum=0.9, weight_decay=5e-4)
+    scheduler = torch.optim.lr_scheduler.StepLR(trainer, step_size=1, gamma=0.8)
+    train = data_loaders["train"]
+    if interrupt_after is not None:
+        train = _InterruptAfter(train, interrupt_after)
+    history = helpers.train_ch13(net, train, data_loaders["valid"], nn.CrossEntropyLoss(reduction="none"),
+                                 trainer, epochs, scheduler=scheduler, checkpoint=checkpoint, plot=False)
+    return net, history
+
+
+def test_checkpoint_resume_gives_the_same_weights(cifar_copy, tmp_path, capsys):
+    _, loaders = _loaders(cifar_copy)                            # shuffling, random flips and dropout all use RNG
+    reference, ref_history = _run(loaders, 3)
+    ckpt = tmp_path / "ckpt" / "run.pt"
+    batches = len(loaders["train"])
+    with pytest.raises(KeyboardInterrupt):
+        _run(loaders, 3, ckpt, interrupt_after=batches + 2)      # stopped during epoch 2
+    assert torch.load(ckpt, weights_only=False)["epoch"] == 1
+    resumed, history = _run(loaders, 3, ckpt)
+    assert "Resuming from" in capsys.readouterr().out
+    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert history["train_loss"] == ref_history["train_loss"] and history["lr"] == ref_history["lr"]
+    # a finished checkpoint: nothing more to train, same history back
+    again, history2 = _run(loaders, 3, ckpt)
+    assert history2["epoch"] == [1, 2, 3] and torch.equal(next(again.parameters()), next(reference.parameters()))
+
+
+def test_checkpoint_for_another_net_is_refused(cifar_copy, tmp_path):
+    _, loaders = _loaders(cifar_copy)
+    ckpt = tmp_path / "run.pt"
+    _run(loaders, 1, ckpt)
+    net = _small_cnn(num_classes=3)
+    trainer = torch.optim.SGD(net.parameters(), lr=0.01)
+    with pytest.raises(RuntimeError, match="does not fit"):
+        helpers.train_ch13(net, loaders["train"], None, nn.CrossEntropyLoss(reduction="none"), trainer, 2,
+                           checkpoint=ckpt, plot=False)
+
+
+def test_save_checkpoint_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "c.pt"
+    helpers.save_checkpoint(path, epoch=1)
+
+    def broken_save(obj, f):
+        open(f, "wb").write(b"half")
+        raise OSError("disk full")
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError):
+        helpers.save_checkpoint(path, epoch=2)
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=False)["epoch"] == 1    # the good checkpoint survived
+
+
+def test_evaluate_accuracy_counts_every_example_and_restores_mode():
+    net = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    with torch.no_grad():
+        net[1].weight.copy_(torch.tensor([[1.0, 0, 0, 0], [0, 1.0, 0, 0]]))
+        net[1].bias.zero_()
+    X = torch.zeros(7, 4)
+    X[:5, 0] = 1                                                 # 5 examples of class 0
+    X[5:, 1] = 1                                                 # 2 of class 1
+    y = torch.tensor([0, 0, 0, 0, 1, 1, 0])                      # two labels wrong on purpose
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=3)
+    net.train()
+    assert helpers.evaluate_accuracy_gpu(net, loader) == pytest.approx(5 / 7)
+    assert net.training
+    assert helpers.evaluate_loss(loader, net, [torch.device("cpu")]) > 0
+
+
+def test_predict_with_flip_tta():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(2 * 3 * 4, 3))
+    X = torch.randn(5, 2, 3, 4)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, torch.arange(5)), batch_size=2)
+    probs, labels = helpers.predict(net, loader, return_labels=True)
+    assert probs.shape == (5, 3) and torch.allclose(probs.sum(1), torch.ones(5)) and labels.tolist() == [0, 1, 2, 3, 4]
+    tta = helpers.predict(net, loader, tta_flip=True)
+    expected = (torch.softmax(net(X), 1) + torch.softmax(net(X.flip(3)), 1)) / 2
+    assert torch.allclose(tta, expected, atol=1e-6) and not torch.allclose(tta, probs)
+
+
+def test_setup_notebook(data_root, capsys):
+    cfg = helpers.setup_notebook("99_test", seed=3)
+    out = capsys.readouterr().out
+    assert cfg["device"] == helpers.try_gpu() and cfg["fig_dir"].is_dir() and "data mode" in out
+    with pytest.raises(RuntimeError, match="too old"):
+        helpers.setup_notebook("99_test", min_versions={"torch": "999.0"})
