@@ -14,6 +14,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         body, behaviour = self.routes.get(self.path, (b"", 404))
+        self.server.hits[self.path] = self.server.hits.get(self.path, 0) + 1   # counted before the client can return
         if behaviour == 404:
             self.send_error(404, "Not Found")
             return
@@ -22,7 +23,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body[: len(body) // 2] if behaviour == "truncate" else body)
-        self.server.hits[self.path] = self.server.hits.get(self.path, 0) + 1
 
     def log_message(self, *args):
         pass
@@ -37,7 +37,7 @@ def http_server():
     server.hits = {}
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     server.serve = lambda path, body, behaviour="ok": routes.__setitem__(path, (body, behaviour))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server
     server.shutdown()
