@@ -819,9 +819,10 @@ class _Reporter:
     def batch(self, epoch, i, loss, acc, ips):
         if self.live and time.time() - self.last > 1.0:
             self.last = time.time()
-            self.text_handle.update({"text/plain": f"epoch {epoch + 1}/{self.num_epochs}  batch {i + 1}/"
-                                     f"{self.num_batches}  loss {loss:.3f}  train acc {acc:.3f}  {ips:.0f} img/s"},
-                                    raw=True)
+            done = int(20 * (i + 1) / max(self.num_batches, 1))
+            self.text_handle.update({"text/plain": f"epoch {epoch + 1}/{self.num_epochs} [{'#' * done:<20}] batch "
+                                     f"{i + 1}/{self.num_batches}  loss {loss:.3f}  train acc {acc:.3f}  "
+                                     f"{ips:.0f} img/s"}, raw=True)
 
     def epoch(self, history):
         e = len(history["epoch"])
@@ -1189,8 +1190,8 @@ def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5, mean=None, std
             if titles is not None and i < len(titles):
                 ax.set_title(str(titles[i]), fontsize=8)
     tag = results_tag()
-    if tag:
-        fig.suptitle(tag.strip(), color="red", fontsize=8)
+    if tag:   # above the top row, clear of the image titles
+        fig.text(0.5, 1.0, tag.strip(), color="red", fontsize=8, ha="center", va="bottom")
     return axes
 
 
@@ -1207,10 +1208,12 @@ def plot_history(history, title=None, ax=None):
     if any(not math.isnan(a) for a in history["test_acc"]):
         ax.plot(epochs, history["test_acc"], "-.", label="test acc")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.legend(fontsize=8)
     if ax_lr is not None:
         ax_lr.plot(epochs, history["lr"], "o-", color="tab:purple")
         ax_lr.set_xlabel("epoch")
+        ax_lr.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax_lr.set_ylabel("learning rate")
         ax_lr.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
     tag = results_tag()
