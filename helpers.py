@@ -616,6 +616,8 @@ def reorg_train_valid(data_dir, labels, valid_ratio):
             msg.append(f"{len(unlabelled)} image(s) in {data_dir / 'train'} have no label: {unlabelled[:10]}")
         if missing:
             msg.append(f"{len(missing)} labelled id(s) have no image in {data_dir / 'train'}: {missing[:10]}")
+        if any(Path(k).suffix.lower() in IMAGE_EXTENSIONS for k in list(labels)[:100]):
+            msg.append("the label ids look like file names with extensions; ids are file names WITHOUT extension")
         raise ValueError("; ".join(msg) + ". Fix the label file or the folder (a partial unzip?) and run again.")
     counts = collections.Counter(labels[Path(f).stem] for f in files)
     n_valid_per_label = max(1, math.floor(min(counts.values()) * valid_ratio))

@@ -155,3 +155,9 @@ def test_split_counts_and_reorg_kaggle_data(cifar_copy):
     labels = helpers.read_csv_labels(cifar_copy / "trainLabels.csv")
     assert counts["train_valid"] == dict(sorted(collections.Counter(labels.values()).items()))
     assert set(counts["valid"].values()) == {n} and counts["test"] == {"unknown": 7}
+
+
+def test_ids_with_extensions_get_a_hint(cifar_copy):
+    labels = {f"{k}.png": v for k, v in helpers.read_csv_labels(cifar_copy / "trainLabels.csv").items()}
+    with pytest.raises(ValueError, match="WITHOUT extension"):
+        helpers.reorg_train_valid(cifar_copy, labels, 0.1)
