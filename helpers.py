@@ -339,7 +339,11 @@ tibetan_mastiff tibetan_terrier toy_poodle toy_terrier vizsla walker_hound weima
 west_highland_white_terrier whippet wire-haired_fox_terrier yorkshire_terrier""".split()
 
 # Where each dataset's archive extracts to, relative to the data root.
-EXTRACTED_FOLDER = {"hotdog": "hotdog", "cifar10_tiny": "kaggle_cifar10_tiny", "dog_tiny": "kaggle_dog_tiny"}
+EXTRACTED_FOLDER = {"hotdog": "hotdog", "cifar10_tiny": "kaggle_cifar10_tiny", "dog_tiny": "kaggle_dog_tiny",
+                    "leaves": "classify-leaves"}
+# Competitions that only Kaggle serves (no d2l mirror): name -> (competition slug, what the learner runs).
+KAGGLE_ONLY = {"leaves": ("classify-leaves", "kaggle competitions download -c classify-leaves -p {root}\n"
+                                             "     cd {root} && unzip -q classify-leaves.zip -d classify-leaves")}
 STANDIN_MARKER = "STANDIN_README.txt"
 
 
@@ -354,7 +358,8 @@ def synthetic_image(rng, class_index, num_classes, height, width):
     angle = math.pi * ((class_index // 24) % 5) / 5
     yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
     phase = rng.uniform(0, 2 * math.pi)
-    stripes = 0.5 + 0.5 * np.sin(2 * math.pi * 6 * (xx * math.cos(angle) + yy * math.sin(angle)) + phase)
+    freq = 6 if (class_index // 120) % 2 == 0 else 11                   # classes past 120 (leaves): finer stripes
+    stripes = 0.5 + 0.5 * np.sin(2 * math.pi * freq * (xx * math.cos(angle) + yy * math.sin(angle)) + phase)
     value = 0.55 + 0.3 * stripes
     cy, cx, r = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7) * width / max(height, width), rng.uniform(0.15, 0.3)
     blob = ((yy - cy) ** 2 + (xx - cx) ** 2 * 0.5) < r**2       # an elongated blob ("the object")
@@ -389,6 +394,8 @@ STANDIN_DEFAULTS = {
     "cifar10_tiny": {"n_train": 1000, "n_test": 5, "size": 32},
     # dog_tiny: about 1,000 train JPEGs over 120 breeds and 10 test images, a few hundred pixels a side.
     "dog_tiny": {"n_train": 1000, "n_test": 10, "size": (200, 500)},
+    # leaves (Classify Leaves): 18,353 train and 8,800 test 224x224 JPEGs in one images/ folder, 176 species.
+    "leaves": {"n_train": 1000, "n_test": 100, "size": 224, "num_classes": 40},
 }
 
 
@@ -398,6 +405,8 @@ def make_standin(name, root, n_train=None, n_test=None, size=None, num_classes=N
     hotdog:        <root>/hotdog/{train,test}/{hotdog,not-hotdog}/<n>.png        (n_train, n_test are PER CLASS)
     cifar10_tiny:  <root>/kaggle_cifar10_tiny/{train/<id>.png, test/<id>.png, trainLabels.csv}   (ids from 1)
     dog_tiny:      <root>/kaggle_dog_tiny/{train/<hexid>.jpg, test/<hexid>.jpg, labels.csv}       (id,breed)
+    leaves:        <root>/classify-leaves/{images/<n>.jpg, train.csv (image,label), test.csv (image)}, with a
+                   long-tailed class distribution (every class has at least 2 training images)
 
     size is an int (square) or a (min, max) range of side lengths in pixels. num_classes limits the classes used
     (dog_tiny: the first breeds in sorted order). A file STANDIN_README.txt in the folder says loudly what it is.
@@ -405,11 +414,15 @@ def make_standin(name, root, n_train=None, n_test=None, size=None, num_classes=N
     if name not in STANDIN_DEFAULTS:
         raise KeyError(f"No stand-in for {name!r}; known: {sorted(STANDIN_DEFAULTS)}")
     spec = {**STANDIN_DEFAULTS[name]}
-    spec.update({k: v for k, v in dict(n_train=n_train, n_test=n_test, size=size).items() if v is not None})
+    spec.update({k: v for k, v in dict(n_train=n_train, n_test=n_test, size=size, num_classes=num_classes).items()
+                 if v is not None})
     rng = np.random.default_rng(seed)
     out = Path(root) / EXTRACTED_FOLDER[name]
     if out.exists():
         shutil.rmtree(out)
+    if name == "leaves":
+        _make_leaves_standin(out, spec, rng)
+        return _write_standin_marker(out, name, spec, seed)
     (out / "train").mkdir(parents=True)
     (out / "test").mkdir()
 
@@ -433,7 +446,7 @@ def make_standin(name, root, n_train=None, n_test=None, size=None, num_classes=N
             hexid = lambda: "".join(rng.choice(list("0123456789abcdef"), 32))  # noqa: E731
             train_ids = [hexid() for _ in range(spec["n_train"])]
             test_ids = [hexid() for _ in range(spec["n_test"])]
-        classes = classes[: num_classes or len(classes)]
+        classes = classes[: spec.get("num_classes") or len(classes)]
         # every class appears at least once when there are enough images, like the real samples
         train_labels = [classes[i % len(classes)] for i in range(len(train_ids))]
         rng.shuffle(train_labels)
@@ -447,11 +460,38 @@ def make_standin(name, root, n_train=None, n_test=None, size=None, num_classes=N
             writer = csv.writer(f)
             writer.writerow(header)
             writer.writerows(zip(train_ids, train_labels))
+    return _write_standin_marker(out, name, spec, seed)
+
+
+def _write_standin_marker(out, name, spec, seed):
     (out / STANDIN_MARKER).write_text(
-        f"STAND-IN DATA. This folder is a SYNTHETIC replacement for d2l's {name!r}, made by helpers.make_standin\n"
-        f"with {json.dumps(spec)}, seed {seed}. It has the real layout, but its images are coloured stripes:\n"
-        f"numbers measured on it say nothing about the real dataset.\n")
+        f"STAND-IN DATA. This folder is a SYNTHETIC replacement for the {name!r} dataset, made by "
+        f"helpers.make_standin\nwith {json.dumps(spec)}, seed {seed}. It has the real layout, but its images are "
+        f"coloured stripes:\nnumbers measured on it say nothing about the real dataset.\n")
     return out
+
+
+def _make_leaves_standin(out, spec, rng):
+    """Classify Leaves layout: one images/ folder numbered train first, then test; CSVs of relative paths."""
+    num_classes = spec["num_classes"]
+    if spec["n_train"] < 2 * num_classes:
+        raise ValueError(f"n_train={spec['n_train']} is too small: every one of {num_classes} classes needs 2 images")
+    classes = [f"species_{k:03d}" for k in range(num_classes)]
+    # long tail: 2 images per class, the rest shared out with Zipf-like weights
+    weights = 1 / np.arange(1, num_classes + 1) ** 0.8
+    counts = 2 + rng.multinomial(spec["n_train"] - 2 * num_classes, weights / weights.sum())
+    train_labels = [c for c, n in zip(classes, counts) for _ in range(n)]
+    rng.shuffle(train_labels)
+    (out / "images").mkdir(parents=True)
+    rows = []
+    for n, label in enumerate([*train_labels, *rng.choice(classes, spec["n_test"])]):
+        h, w = _random_size(rng, spec["size"])
+        _save_image(synthetic_image(rng, classes.index(label), num_classes, h, w), out / "images" / f"{n}.jpg")
+        rows.append((f"images/{n}.jpg", label))
+    with open(out / "train.csv", "w", newline="") as f:
+        csv.writer(f).writerows([("image", "label"), *rows[: len(train_labels)]])
+    with open(out / "test.csv", "w", newline="") as f:
+        csv.writer(f).writerows([("image",), *[(image,) for image, _ in rows[len(train_labels):]]])
 
 
 def is_standin(data_dir):
@@ -483,6 +523,24 @@ def _boxed(lines, char):
     return "\n".join([char * width, *[f"{char} {line.ljust(width - 4)} {char}" for line in lines], char * width])
 
 
+def _kaggle_download(name, root):
+    """The folder of a Kaggle-only competition the learner downloaded by hand (its zip is extracted if needed)."""
+    slug, command = KAGGLE_ONLY[name]
+    folder, archive = root / EXTRACTED_FOLDER[name], root / f"{slug}.zip"
+    if not (folder / "train.csv").exists() and archive.exists():
+        with zipfile.ZipFile(archive) as z:
+            _safe_members(z.namelist(), folder)
+            z.extractall(folder)
+    if not (folder / "train.csv").exists():
+        raise DataUnavailableError(
+            f"The {name!r} data is not in {folder}. Kaggle serves it only to signed-in users who accepted the "
+            f"competition rules (kaggle.com/c/{slug}). With the kaggle CLI and an API token:\n"
+            f"     {command.format(root=root)}\n"
+            f"or download {slug}.zip from the competition page and put it at {archive}. Or use the stand-in: "
+            f"COURSE_DATA_MODE=standin.")
+    return folder
+
+
 def get_dataset(name, mode=None, data_root=None, **standin_kwargs):
     """Return the folder of dataset `name`: the real d2l data or a stand-in, by mode.
 
@@ -490,12 +548,14 @@ def get_dataset(name, mode=None, data_root=None, **standin_kwargs):
     <data_root>/standin/, rebuilt when standin_kwargs change); 'auto' (default) uses the real data when it is cached
     or reachable and otherwise the stand-in, with a loud banner. $COURSE_DATA_MODE overrides `mode`.
     standin_kwargs go to make_standin (n_train, n_test, size, num_classes, seed).
+    'leaves' is not on d2l's hub: its real data is the Kaggle download, looked for in <data_root>/classify-leaves/
+    or <data_root>/classify-leaves.zip (the error explains the kaggle CLI route).
     """
     mode = data_mode(mode)
     root = Path(data_root or data_dir_root())
     if mode in ("real", "auto"):
         try:
-            folder = download_extract(name, cache_dir=root)
+            folder = _kaggle_download(name, root) if name in KAGGLE_ONLY else download_extract(name, cache_dir=root)
             _CAVEATS.pop(f"data:{name}", None)
             print(f"Using the real {name!r} data in {folder}")
             return folder
@@ -707,6 +767,77 @@ def reorganised_loaders(data_dir, train_tf, test_tf, batch_size, num_workers=Non
             datasets[split], batch_size, shuffle=train, drop_last=train and len(datasets[split]) > batch_size,
             num_workers=num_workers, persistent_workers=num_workers > 0, pin_memory=torch.cuda.is_available())
     return datasets, loaders
+
+
+class CsvImageDataset(torch.utils.data.Dataset):
+    """Images listed in a CSV of relative paths (Classify Leaves: `image,label` rows such as images/0.jpg,acer_rubrum).
+
+    root: the folder the paths are relative to; table: a CSV path or a pandas DataFrame; classes: the label set
+    (default: the sorted labels of this table) so that valid and test share the training set's numbering. Without
+    a label column (a test.csv) every target is -1. Item i is (transform(PIL image), class index).
+    Checked up front, with the offending rows named: missing image files, labels not in `classes`, and an image
+    listed twice with different labels (ValueError); exact duplicate rows are dropped with a warning.
+    """
+
+    def __init__(self, root, table, transform=None, classes=None, image_col="image", label_col="label"):
+        import pandas as pd
+        self.root, self.transform = Path(root), transform
+        df = pd.read_csv(table, dtype=str, keep_default_na=False) if not isinstance(table, pd.DataFrame) else table
+        if image_col not in df.columns:
+            raise ValueError(f"no {image_col!r} column in the table (columns: {list(df.columns)})")
+        has_labels = label_col in df.columns
+        cols = [image_col, label_col] if has_labels else [image_col]
+        dupes = df.duplicated(subset=cols)
+        if dupes.any():
+            warnings.warn(f"{int(dupes.sum())} duplicate row(s) dropped, e.g. {df[dupes][image_col].iloc[0]!r}",
+                          stacklevel=2)
+            df = df[~dupes]
+        clash = df[df.duplicated(subset=[image_col], keep=False)]
+        if len(clash):
+            raise ValueError(f"{clash[image_col].nunique()} image(s) listed with different labels, e.g. "
+                             f"{clash[image_col].iloc[0]!r}: {sorted(clash[clash[image_col] == clash[image_col].iloc[0]][label_col])}")
+        missing = [p for p in df[image_col] if not (self.root / p).is_file()]
+        if missing:
+            raise ValueError(f"{len(missing)} image file(s) listed in the table are missing under {self.root}: "
+                             f"{missing[:10]}")
+        self.images = list(df[image_col])
+        if has_labels:
+            self.classes = list(classes) if classes is not None else sorted(set(df[label_col]))
+            index = {c: i for i, c in enumerate(self.classes)}
+            unknown = sorted(set(df[label_col]) - set(index))
+            if unknown:
+                raise ValueError(f"{len(unknown)} label(s) are not among the {len(self.classes)} known classes: "
+                                 f"{unknown[:10]}")
+            self.targets = [index[label] for label in df[label_col]]
+        else:
+            self.classes = list(classes) if classes is not None else []
+            self.targets = [-1] * len(self.images)
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        from PIL import Image
+        with Image.open(self.root / self.images[i]) as img:
+            img = img.convert("RGB")
+        return (self.transform(img) if self.transform else img), self.targets[i]
+
+
+def stratified_split(targets, valid_ratio, seed=0):
+    """Split example indices into (train, valid) lists, class by class: each class sends floor(n * valid_ratio) of
+    its n examples to valid, but always keeps at least one in train (so every class is learnable). Deterministic
+    for a seed; both lists are sorted."""
+    rng = np.random.default_rng(seed)
+    by_class = collections.defaultdict(list)
+    for i, t in enumerate(targets):
+        by_class[t].append(i)
+    train, valid = [], []
+    for t in sorted(by_class):
+        idx = rng.permutation(by_class[t]).tolist()
+        k = min(math.floor(len(idx) * valid_ratio), len(idx) - 1)
+        valid += idx[:k]
+        train += idx[k:]
+    return sorted(train), sorted(valid)
 
 
 def weights_cache_path(weights):

@@ -1,0 +1,85 @@
+"""CSV-of-paths datasets (Classify Leaves): the stand-in layout, CsvImageDataset with bad rows, stratified_split."""
+import collections
+import csv
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+import helpers
+
+
+@pytest.fixture(scope="module")
+def leaves(tmp_path_factory):
+    return helpers.make_standin("leaves", tmp_path_factory.mktemp("leaves"), n_train=120, n_test=10, size=40,
+                                num_classes=8)
+
+
+def test_leaves_standin_layout(leaves):
+    assert sorted(p.name for p in leaves.iterdir()) == sorted(["images", "train.csv", "test.csv",
+                                                               helpers.STANDIN_MARKER])
+    train = list(csv.reader(open(leaves / "train.csv")))
+    test = list(csv.reader(open(leaves / "test.csv")))
+    assert train[0] == ["image", "label"] and test[0] == ["image"]
+    assert len(train) == 121 and len(test) == 11
+    images = [r[0] for r in train[1:]] + [r[0] for r in test[1:]]
+    assert images == [f"images/{n}.jpg" for n in range(130)]        # train first, then test, like Kaggle's files
+    assert Image.open(leaves / images[0]).size == (40, 40)
+    counts = collections.Counter(r[1] for r in train[1:])
+    assert len(counts) == 8 and min(counts.values()) >= 2
+    assert max(counts.values()) >= 3 * min(counts.values())         # long-tailed
+
+
+def test_csv_dataset_reads_paths(leaves):
+    ds = helpers.CsvImageDataset(leaves, leaves / "train.csv")
+    assert len(ds) == 120 and ds.classes == sorted(ds.classes) and len(ds.classes) == 8
+    img, target = ds[0]
+    first = next(csv.reader(open(leaves / "train.csv").readlines()[1:]))
+    assert img.size == (40, 40) and ds.classes[target] == first[1]
+    test = helpers.CsvImageDataset(leaves, leaves / "test.csv", classes=ds.classes)
+    assert len(test) == 10 and set(test.targets) == {-1} and test.classes == ds.classes
+
+
+def test_csv_dataset_bad_rows(leaves):
+    df = pd.read_csv(leaves / "train.csv", dtype=str)
+    missing = pd.concat([df, pd.DataFrame({"image": ["images/nope.jpg"], "label": [df.label[0]]})])
+    with pytest.raises(ValueError, match=r"missing .*images/nope.jpg"):
+        helpers.CsvImageDataset(leaves, missing)
+    with pytest.raises(ValueError, match="not among the 3 known classes"):
+        helpers.CsvImageDataset(leaves, df, classes=sorted(set(df.label))[:3])
+    with pytest.warns(UserWarning, match="1 duplicate row"):
+        ds = helpers.CsvImageDataset(leaves, pd.concat([df, df.iloc[:1]]))
+    assert len(ds) == 120
+    clash = pd.concat([df, pd.DataFrame({"image": [df.image[0]], "label": ["other_species"]})])
+    with pytest.raises(ValueError, match="different labels"):
+        helpers.CsvImageDataset(leaves, clash)
+    with pytest.raises(ValueError, match="no 'image' column"):
+        helpers.CsvImageDataset(leaves, df.rename(columns={"image": "path"}))
+
+
+def test_stratified_split_keeps_every_class_in_train():
+    targets = [0] * 10 + [1] * 3 + [2] * 1 + [3] * 2
+    train, valid = helpers.stratified_split(targets, 0.34, seed=1)
+    assert sorted(train + valid) == list(range(len(targets))) and not set(train) & set(valid)
+    per_class = collections.Counter(targets[i] for i in valid)
+    assert per_class == {0: 3, 1: 1}                                   # floor(n * 0.34), class 3 keeps both
+    assert {targets[i] for i in train} == {0, 1, 2, 3}
+    assert helpers.stratified_split(targets, 0.34, seed=1) == (train, valid)
+    assert helpers.stratified_split(targets, 0.34, seed=2) != (train, valid)
+
+
+def test_get_dataset_leaves_real_needs_the_kaggle_files(data_root, hub, monkeypatch):
+    monkeypatch.delenv("COURSE_DATA_MODE", raising=False)
+    with pytest.raises(helpers.DataUnavailableError, match="kaggle competitions download -c classify-leaves"):
+        helpers.get_dataset("leaves", mode="real")
+    # a learner's Kaggle zip placed in the data folder is found, extracted and used as real data
+    src = helpers.make_standin("leaves", data_root.parent / "src", n_train=20, n_test=2, size=16, num_classes=4)
+    import zipfile
+    data_root.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(data_root / "classify-leaves.zip", "w") as z:
+        for p in src.rglob("*"):
+            if p.is_file() and p.name != helpers.STANDIN_MARKER:
+                z.write(p, p.relative_to(src))
+    folder = helpers.get_dataset("leaves", mode="real")
+    assert folder == data_root / "classify-leaves" and (folder / "images" / "0.jpg").exists()
+    assert not helpers.is_standin(folder)
