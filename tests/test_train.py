@@ -203,3 +203,16 @@ def test_setup_notebook(data_root, capsys):
     assert cfg["device"] == helpers.try_gpu() and cfg["fig_dir"].is_dir() and "data mode" in out
     with pytest.raises(RuntimeError, match="too old"):
         helpers.setup_notebook("99_test", min_versions={"torch": "999.0"})
+
+
+def test_amp_and_channels_last_paths_run_on_cpu(cifar_copy):
+    """amp=True on the CPU means bf16 autocast; channels_last=True converts the net and the batches."""
+    _, loaders = _loaders(cifar_copy, batch_size=64)
+    helpers.seed_everything(0)
+    net = _small_cnn()
+    trainer = torch.optim.SGD(net.parameters(), lr=0.001)
+    history = helpers.train_ch13(net, loaders["train"], loaders["valid"], nn.CrossEntropyLoss(reduction="none"),
+                                 trainer, 1, [torch.device("cpu")], amp=True, channels_last=True, plot=False)
+    assert math.isfinite(history["train_loss"][0]) and 0 <= history["test_acc"][0] <= 1
+    assert net[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert helpers._amp_settings(torch.device("cpu"), "auto") == (False, None)      # off on CPU by default
