@@ -860,7 +860,7 @@ def pretrained_model(arch="resnet18", weights="IMAGENET1K_V1"):
         return model, True
     except (urllib.error.URLError, socket.timeout, ConnectionError, TimeoutError) as e:
         reason = getattr(e, "reason", e)
-    except RuntimeError as e:
+    except (RuntimeError, ValueError, EOFError) as e:      # a damaged cache file fails with any of these
         if "HTTP" not in str(e) and "hash" not in str(e).lower():
             raise RuntimeError(f"Could not read the weights file {weights_cache_path(weights)} ({e}). It is "
                                f"probably damaged: delete it and run again.") from e

@@ -92,6 +92,17 @@ def test_a_later_successful_load_clears_the_random_weights_caveat(torch_home, cl
     assert helpers.results_tag() == ""
 
 
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_a_damaged_cached_weights_file_says_delete_it(torch_home, source, damage):
+    path = helpers.weights_cache_path(WEIGHTS)
+    path.parent.mkdir(parents=True)
+    torch.save(source.state_dict(), path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"garbage\n")
+    with pytest.raises(RuntimeError, match="delete it"):
+        helpers.pretrained_model("resnet18", WEIGHTS)
+
+
 def test_imagenet_class_934_is_hotdog():
     # the row the reuse exercise copies (d2l's MXNet tab uses 713, which is a photocopier)
     assert WEIGHTS.meta["categories"][934] == "hotdog"
