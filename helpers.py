@@ -860,7 +860,7 @@ def pretrained_model(arch="resnet18", weights="IMAGENET1K_V1"):
         return model, True
     except (urllib.error.URLError, socket.timeout, ConnectionError, TimeoutError) as e:
         reason = getattr(e, "reason", e)
-    except RuntimeError as e:
+    except (RuntimeError, ValueError, EOFError) as e:      # a damaged cache file fails with any of these
         if "HTTP" not in str(e) and "hash" not in str(e).lower():
             raise RuntimeError(f"Could not read the weights file {weights_cache_path(weights)} ({e}). It is "
                                f"probably damaged: delete it and run again.") from e
@@ -873,6 +873,75 @@ def pretrained_model(arch="resnet18", weights="IMAGENET1K_V1"):
     print(_boxed(lines, "!"))
     _CAVEATS[f"weights:{arch}"] = f"RANDOM WEIGHTS instead of ImageNet: {arch}"
     return torchvision.models.get_model(arch, weights=None), False
+
+
+def build_finetune_net(pretrained, num_classes, reuse_rows=None, seed=None, head="fc"):
+    """The target model of fine-tuning: a deep copy of `pretrained` whose output layer `head` (an nn.Linear) is
+    replaced by a new Linear(in_features, num_classes) with a Xavier-uniform weight (bias: PyTorch's default init).
+
+    d2l builds this inline (`finetune_net.fc = nn.Linear(512, 2); nn.init.xavier_uniform_(...)`); here `pretrained`
+    itself is never modified, so one downloaded model can seed many experiments.
+    reuse_rows: {new class index: source class index}. Those rows of the new weight and bias are copied from the
+    pretrained head, e.g. {0: 934} starts the 'hotdog' logit from ImageNet's class 934 ('hotdog'); the other rows
+    keep their random init. seed: seeds torch before the new head is drawn (same seed, same head).
+    """
+    import copy
+    net = copy.deepcopy(pretrained)
+    old = getattr(net, head)
+    if not isinstance(old, nn.Linear):
+        raise TypeError(f"net.{head} is a {type(old).__name__}, not an nn.Linear: pass the name of the output layer")
+    if seed is not None:
+        torch.manual_seed(seed)
+    new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
+    nn.init.xavier_uniform_(new.weight)
+    for new_row, old_row in (reuse_rows or {}).items():
+        if not (0 <= new_row < num_classes and 0 <= old_row < old.out_features):
+            raise IndexError(f"reuse_rows {new_row}: {old_row} is out of range (the new head has {num_classes} rows, "
+                             f"the pretrained one {old.out_features})")
+        with torch.no_grad():
+            new.weight[new_row] = old.weight[old_row]
+            if new.bias is not None:
+                new.bias[new_row] = old.bias[old_row]
+    setattr(net, head, new.to(old.weight.device))
+    return net
+
+
+def freeze_layers(net, upto=None, head="fc"):
+    """Freeze (requires_grad=False) the net's top-level children in order, from the first one up to and including
+    `upto`; return the names of the frozen parameters.
+
+    upto: None freezes nothing; a child's name such as 'layer2' freezes the stem (conv1, bn1) and layer1-layer2 of a
+    ResNet; 'body' freezes every child except `head`. The head is never frozen (d2l's exercise code freezes it too,
+    and then backward() fails because no parameter needs a gradient): asking for it raises ValueError.
+    Only parameters are frozen: BatchNorm running statistics are buffers and still follow the data in train mode.
+    """
+    names = [name for name, _ in net.named_children()]
+    if head not in names:
+        raise ValueError(f"the net has no child {head!r}; its children are {names}")
+    if upto is None:
+        return []
+    if upto == head:
+        raise ValueError(f"freezing up to the head {head!r} would leave nothing to train; freeze the body only "
+                         f"(upto='body' or one of {names[:names.index(head)]})")
+    if upto == "body":
+        chosen = [n for n in names if n != head]
+    elif upto in names:
+        chosen = names[: names.index(upto) + 1]
+        if head in chosen:
+            raise ValueError(f"{upto!r} comes after the head {head!r}: freezing it would freeze the head too")
+    else:
+        raise ValueError(f"upto must be None, 'body' or one of the children {names}, not {upto!r}")
+    frozen = []
+    for child in chosen:
+        for pname, p in getattr(net, child).named_parameters():
+            p.requires_grad_(False)
+            frozen.append(f"{child}.{pname}")
+    return frozen
+
+
+def count_parameters(net, trainable_only=True):
+    """Number of scalar parameters of net (only those with requires_grad by default). ResNet-18: 11,689,512."""
+    return sum(p.numel() for p in net.parameters() if p.requires_grad or not trainable_only)
 
 
 # =====================================================================================================================
@@ -1110,6 +1179,52 @@ def train_ch13(net, train_iter, test_iter, loss, trainer, num_epochs, devices=No
         print(f"{sum(n for n in history['img_per_s']) / len(history['img_per_s']):.1f} examples/sec on "
               f"{', '.join(map(str, devices))} (data loading included); {total_time:.1f} s of training")
     return history
+
+
+def finetune_optimizer(net, lr, head_lr_mult=10, weight_decay=1e-3, head="fc", optimizer=torch.optim.SGD, **kwargs):
+    """The fine-tuning optimiser: two parameter groups, named 'body' (lr) and 'head' (head_lr_mult * lr).
+
+    d2l's `train_fine_tuning(..., param_group=True)` with SGD(lr=5e-5, weight_decay=1e-3) and head lr 10x. Only
+    parameters with requires_grad are handed over, so frozen layers (see freeze_layers) are left out; when the whole
+    body is frozen there is only the 'head' group. kwargs go to the optimiser (e.g. momentum=0.9).
+    """
+    head_params = list(getattr(net, head).parameters())
+    head_ids = {id(p) for p in head_params}
+    body = [p for p in net.parameters() if p.requires_grad and id(p) not in head_ids]
+    head_params = [p for p in head_params if p.requires_grad]
+    if not head_params:
+        raise ValueError(f"the head {head!r} has no trainable parameter: unfreeze it (requires_grad=True)")
+    groups = ([{"params": body, "lr": lr, "name": "body"}] if body else []) + \
+             [{"params": head_params, "lr": lr * head_lr_mult, "name": "head"}]
+    return optimizer(groups, lr=lr, weight_decay=weight_decay, **kwargs)
+
+
+def run_experiment(config, net, trainer, train_iter, test_iter, num_epochs, loss=None, devices=None, seed=None,
+                   eval_start=False, columns=None, **train_kwargs):
+    """Train one configuration with train_ch13 and return (row, history): the row is one line of a results table.
+
+    row = {'config': config, **columns, 'test acc at start' (only with eval_start=True: accuracy before any
+    training), 'test acc', 'train acc', 'train loss' (last epoch), 'time/epoch (s)' (mean wall time per epoch,
+    data loading included), 'trainable params' (count_parameters)}. seed: seeded just before training, so that
+    every configuration sees the same batches in the same order. loss defaults to d2l's
+    CrossEntropyLoss(reduction='none'); train_kwargs go to train_ch13 (plot=False unless given).
+    """
+    devices = devices or try_all_gpus()
+    loss = loss or nn.CrossEntropyLoss(reduction="none")
+    row = {"config": config, **(columns or {})}
+    if eval_start:
+        net.to(devices[0])
+        row["test acc at start"] = evaluate_accuracy_gpu(net, test_iter, devices[0])
+    if seed is not None:
+        seed_everything(seed)
+    train_kwargs.setdefault("plot", False)
+    train_kwargs.setdefault("title", str(config))
+    history = train_ch13(net, train_iter, test_iter, loss, trainer, num_epochs, devices, **train_kwargs)
+    row.update({"test acc": history["test_acc"][-1], "train acc": history["train_acc"][-1],
+                "train loss": history["train_loss"][-1],
+                "time/epoch (s)": sum(history["time_s"]) / len(history["time_s"]),
+                "trainable params": count_parameters(net)})
+    return row, history
 
 
 # =====================================================================================================================
