@@ -944,6 +944,53 @@ def count_parameters(net, trainable_only=True):
     return sum(p.numel() for p in net.parameters() if p.requires_grad or not trainable_only)
 
 
+class Residual(nn.Module):
+    """d2l's residual block: 3x3 conv-BN-ReLU, 3x3 conv-BN, plus the input (through a 1x1 conv when
+    use_1x1conv, needed when the shape changes), then ReLU. (B, in_channels, H, W) -> (B, num_channels, H/s, W/s).
+
+    d2l-zh's Residual(input_channels, num_channels, use_1x1conv, strides); d2l-en 1.0.3 builds the same block from
+    lazy layers and drops input_channels. As in d2l (and unlike torchvision), the convolutions have biases and the
+    1x1 shortcut has no BatchNorm. Attribute names match d2l's, so d2l state_dicts load into it.
+    """
+
+    def __init__(self, input_channels, num_channels, use_1x1conv=False, strides=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(input_channels, num_channels, kernel_size=3, padding=1, stride=strides)
+        self.conv2 = nn.Conv2d(num_channels, num_channels, kernel_size=3, padding=1)
+        self.conv3 = nn.Conv2d(input_channels, num_channels, kernel_size=1, stride=strides) if use_1x1conv else None
+        self.bn1 = nn.BatchNorm2d(num_channels)
+        self.bn2 = nn.BatchNorm2d(num_channels)
+
+    def forward(self, X):
+        Y = torch.relu(self.bn1(self.conv1(X)))
+        Y = self.bn2(self.conv2(Y))
+        return torch.relu(Y + (self.conv3(X) if self.conv3 is not None else X))
+
+
+def resnet18_cifar(num_classes=10, in_channels=3):
+    """ResNet-18 for small (32x32) images: d2l.resnet18(num_classes, in_channels), layer for layer.
+
+    Stem: 3x3 conv, stride 1, 64 channels + BN + ReLU, and NO max-pool (ImageNet's ResNet-18 uses a 7x7 stride-2
+    conv and a stride-2 max-pool, shrinking 32x32 to 8x8 before the first block). Then four stages of two Residual
+    blocks (64, 128, 256, 512 channels; stages 2-4 halve the size), global average pooling and Linear(512,
+    num_classes). (B, in_channels, 32, 32) -> (B, num_classes) logits; the feature maps go 32 -> 32, 16, 8, 4.
+    Same module names as d2l (0, 1, 2, resnet_block1..4, global_avg_pool, fc), so d2l's state_dict loads into it.
+    About 11.2 M parameters.
+    """
+    def resnet_block(cin, cout, num_residuals, first_block=False):
+        return nn.Sequential(*[Residual(cin, cout, use_1x1conv=True, strides=2) if i == 0 and not first_block
+                               else Residual(cout, cout) for i in range(num_residuals)])
+
+    net = nn.Sequential(nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1), nn.BatchNorm2d(64), nn.ReLU())
+    net.add_module("resnet_block1", resnet_block(64, 64, 2, first_block=True))
+    net.add_module("resnet_block2", resnet_block(64, 128, 2))
+    net.add_module("resnet_block3", resnet_block(128, 256, 2))
+    net.add_module("resnet_block4", resnet_block(256, 512, 2))
+    net.add_module("global_avg_pool", nn.AdaptiveAvgPool2d((1, 1)))
+    net.add_module("fc", nn.Sequential(nn.Flatten(), nn.Linear(512, num_classes)))
+    return net
+
+
 # =====================================================================================================================
 # 6. Training: d2l's train_batch_ch13 / train_ch13, with checkpoints, AMP, channels_last and a live plot
 # =====================================================================================================================
