@@ -840,6 +840,62 @@ def stratified_split(targets, valid_ratio, seed=0):
     return sorted(train), sorted(valid)
 
 
+class FrozenBackboneNet(nn.Module):
+    """A frozen pretrained feature extractor followed by a trainable head: X -> head(backbone(X)).
+
+    backbone: any module mapping (B, C, H, W) images to (B, D) features, e.g. a torchvision ResNet (D = 1000 logits,
+    d2l's choice) or one whose fc is nn.Identity() (D = 512 pooled features); head: a module mapping (B, D) to
+    (B, num_classes). The backbone's parameters get requires_grad=False and the backbone STAYS in eval mode: this
+    module's train() switches only the head. So its BatchNorm layers normalise with their stored ImageNet
+    statistics and never update them, and Dropout (if any) stays off; the backbone runs under torch.no_grad().
+
+    d2l's dog chapter (`get_net`) freezes with requires_grad=False only and never calls eval() on the backbone:
+    train_ch13's net.train() then puts its BatchNorm layers into training mode, features depend on the other images
+    of the batch, and the running statistics drift away from ImageNet's during training, validation and prediction.
+    """
+
+    def __init__(self, backbone, head):
+        super().__init__()
+        self.backbone, self.head = backbone, head
+        for p in self.backbone.parameters():
+            p.requires_grad_(False)
+        self.backbone.eval()
+
+    def train(self, mode=True):
+        super().train(mode)
+        self.backbone.eval()        # whatever mode the whole net is put in, the frozen part stays in eval
+        return self
+
+    def forward(self, X):
+        with torch.no_grad():       # no graph through the frozen part: less memory, same head gradients
+            features = self.backbone(X)
+        return self.head(features)
+
+
+def extract_features(backbone, data_iter, device=None):
+    """Run `backbone` once over every batch of data_iter, in eval mode without gradients; return (features, labels):
+    (N, D) float32 and (N,) int64 tensors on the CPU, in the loader's order (pairs stay together even if it shuffles).
+
+    Used to cache a frozen backbone's outputs so that a head trains on tensors instead of re-decoding, re-augmenting
+    and re-running the backbone every epoch (no d2l counterpart). A loader with a random transform yields one
+    augmented view per image per call. The backbone's previous train/eval mode is restored.
+    """
+    device = torch.device(device) if device is not None else next(iter(backbone.parameters())).device
+    backbone.to(device)
+    was_training = backbone.training
+    backbone.eval()
+    features, labels = [], []
+    with torch.no_grad():
+        for X, y in data_iter:
+            out = backbone(_to_device(X, device))
+            features.append(out.float().flatten(1).cpu())
+            labels.append(torch.as_tensor(y).cpu())
+    backbone.train(was_training)
+    if not features:
+        raise ValueError("the loader yielded no batch: nothing to extract")
+    return torch.cat(features), torch.cat(labels).long()
+
+
 def weights_cache_path(weights):
     """Where torchvision looks for a weights file before downloading it: <torch hub dir>/checkpoints/<file>."""
     return Path(torch.hub.get_dir()) / "checkpoints" / weights.url.split("/")[-1]
