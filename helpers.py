@@ -876,6 +876,348 @@ def pretrained_model(arch="resnet18", weights="IMAGENET1K_V1"):
 
 
 # =====================================================================================================================
+# 5b. Fast data path: decode every image once, then crop, flip and normalise whole batches on the training device
+# =====================================================================================================================
+# d2l's loaders decode and augment each image with PIL on the CPU in every epoch (num_workers=0). With 2 CPU cores
+# (Colab) the GPU then waits on the CPU. Here a folder is decoded ONCE into a uint8 tensor (N, 3, H, W), kept on the
+# device, and each batch is augmented there with different random parameters for every image (torchvision.transforms.v2
+# applied to a batch would use one crop and one flip for the whole batch). `fast_loaders` is the one-flag switch: same
+# split names as `reorganised_loaders`; the ImageFolder path stays the default for teaching.
+
+FAST_CACHE_VERSION = 1
+_FAST_CACHE: dict = {}   # (folder, size tag) -> (fingerprint, CachedImageFolder): decoded sets reused in this process
+
+# Recipes for `fast_loaders` / `augment_batch` / `eval_batch`. size: output side (pixels); cache_size: side the images
+# are decoded to (None: keep the files' size); crop 'resized' = RandomResizedCrop(size, scale, ratio), 'pad' =
+# RandomCrop(size, padding); flip: probability per image; jitter: ColorJitter(brightness, contrast, saturation) or None;
+# eval_crop: the test transform's centre square as a fraction of the shorter side (default 1: the whole image).
+FAST_RECIPES = {
+    # d2l's Kaggle CIFAR-10 transform: Resize(40), RandomResizedCrop(32, scale=(0.64, 1), ratio=(1, 1)), flip. The
+    # Resize(40) does not change the crops: their side is sqrt(U(0.64, 1)) of the image's side either way.
+    "cifar10": dict(size=32, cache_size=None, crop="resized", scale=(0.64, 1.0), ratio=(1.0, 1.0), padding=0, flip=0.5,
+                    jitter=None, mean=CIFAR10_MEAN, std=CIFAR10_STD),
+    # airbench's CIFAR-10 recipe: pad by 4 pixels, crop 32x32 at a random offset, flip
+    "cifar10_pad": dict(size=32, cache_size=None, crop="pad", scale=None, ratio=None, padding=4, flip=0.5,
+                        jitter=None, mean=CIFAR10_MEAN, std=CIFAR10_STD),
+    # d2l's dog / ImageNet transform: RandomResizedCrop(224), flip, ColorJitter(0.4, 0.4, 0.4). Images are decoded
+    # to 256 x 256 (aspect not kept, original sizes remembered) so crops are drawn over the WHOLE original image;
+    # eval_crop 224/256 is the test transform Resize(256) + CenterCrop(224).
+    "imagenet": dict(size=224, cache_size=256, crop="resized", scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), padding=0,
+                     flip=0.5, jitter=(0.4, 0.4, 0.4), eval_crop=224 / 256, mean=IMAGENET_MEAN, std=IMAGENET_STD),
+}
+
+
+def folder_fingerprint(samples):
+    """sha1 over (relative path, byte size, mtime in ns) of every file in `samples` [(path, class index)]: it changes
+    when an image is added, removed, renamed, moved to another class folder or rewritten."""
+    h = hashlib.sha1(f"v{FAST_CACHE_VERSION}".encode())
+    for path, target in samples:
+        st = os.stat(path)
+        h.update(f"{Path(path).parent.name}/{Path(path).name},{target},{st.st_size},{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+class CachedImageFolder(torch.utils.data.Dataset):
+    """A decoded ImageFolder: images (N, 3, H, W) uint8, targets (N,) int64, sizes (N, 2) int64 (each file's own
+    height and width before resizing), and ImageFolder's classes, class_to_idx and samples [(path, class index)] in
+    ImageFolder's order. Item i is (images[i], int target)."""
+
+    def __init__(self, root, images, targets, classes, samples, sizes):
+        self.root, self.images, self.targets, self.sizes = Path(root), images, targets, sizes
+        self.classes, self.class_to_idx = list(classes), {c: i for i, c in enumerate(classes)}
+        self.samples = self.imgs = [(str(p), int(t)) for p, t in samples]
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, i):
+        return self.images[i], int(self.targets[i])
+
+
+def _decode(path, size):
+    """One image file -> ((3, H, W) uint8 array, (height, width) of the file); size None: as is; (H, W): resized to
+    exactly H x W (PIL's antialiased bilinear, aspect not kept)."""
+    from PIL import Image
+    with Image.open(path) as img:
+        img = img.convert("RGB")
+        original = (img.height, img.width)
+        if size is not None and img.size != (size[1], size[0]):
+            img = img.resize((size[1], size[0]), Image.BILINEAR)
+        return np.asarray(img).transpose(2, 0, 1), original
+
+
+def image_folder_cache(folder, size=None, store="disk", memmap=False, workers=None):
+    """Decode the ImageFolder-style `folder` (<folder>/<class>/<image>) once; return a CachedImageFolder.
+
+    size: None (every image must already share one size), an int S or (H, W): every image resized to S x S (H x W)
+    WITHOUT keeping its aspect ratio; its own size is kept in `.sizes`, so that augment_batch / eval_batch draw crops
+    in the original geometry over the whole image (a centre square would lose the sides of every landscape photo).
+    Classes, labels and order are ImageFolder's.
+    store='disk' also writes the decoded set as <parent>/.<folder name>.fastcache/<size>.npy (+ .json) NEXT TO the folder
+    (not inside it: ImageFolder would take the folder for a class) and reuses it across processes; 'memory' keeps it in
+    this process only. Either way the cache is rebuilt when `folder_fingerprint` changes (an image added, removed,
+    renamed or rewritten). memmap=True reads the .npy lazily (sets larger than RAM); otherwise it is loaded into RAM.
+    Decoding runs on `workers` threads (default: one per core; PIL releases the GIL while decoding).
+    Cost: N x 3 x H x W bytes (50,000 CIFAR images: 154 MB; 10,000 dogs at 256: 2 GB).
+    """
+    from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
+    if store not in ("disk", "memory"):
+        raise ValueError(f"store must be 'disk' or 'memory', not {store!r}")
+    folder = Path(folder)
+    size = (size, size) if isinstance(size, int) else size
+    classes, class_to_idx = find_classes(folder)
+    samples = make_dataset(folder, class_to_idx, extensions=IMG_EXTENSIONS)
+    if not samples:
+        raise ValueError(f"no images in the class folders of {folder}")
+    fingerprint = folder_fingerprint(samples)
+    tag = "asis" if size is None else f"{size[0]}x{size[1]}"
+    key = (str(folder.resolve()), tag)
+    if key in _FAST_CACHE and _FAST_CACHE[key][0] == fingerprint:
+        return _FAST_CACHE[key][1]
+    cache_dir = folder.parent / f".{folder.name}.fastcache"
+    npy, meta = cache_dir / f"{tag}.npy", cache_dir / f"{tag}.json"
+    targets = torch.tensor([t for _, t in samples], dtype=torch.int64)
+    images = None
+    if store == "disk" and meta.exists() and npy.exists():
+        try:
+            info = json.loads(meta.read_text())
+            if info.get("fingerprint") == fingerprint:
+                images = torch.from_numpy(np.load(npy, mmap_mode="c" if memmap else None))
+                sizes = torch.tensor(info["sizes"], dtype=torch.int64)
+        except (ValueError, OSError, KeyError):
+            images = None           # a damaged cache is simply rebuilt
+    if images is None:
+        paths = [p for p, _ in samples]
+        first, _ = _decode(paths[0], size)
+        array = np.empty((len(paths), *first.shape), dtype=np.uint8)
+        sizes = torch.empty(len(paths), 2, dtype=torch.int64)
+        from concurrent.futures import ThreadPoolExecutor
+
+        def fill(i):
+            img, (sizes[i, 0], sizes[i, 1]) = _decode(paths[i], size)
+            if img.shape != first.shape:
+                raise ValueError(f"{paths[i]} is {img.shape[2]}x{img.shape[1]}, {paths[0]} is "
+                                 f"{first.shape[2]}x{first.shape[1]}: pass size= to resize them to one size")
+            array[i] = img
+        with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+            list(pool.map(fill, range(len(paths))))
+        images = torch.from_numpy(array)
+        if store == "disk":
+            try:                    # write aside, then rename: a crash never leaves a half-written cache
+                cache_dir.mkdir(exist_ok=True)
+                with open(npy.with_suffix(".tmp"), "wb") as f:
+                    np.save(f, array)
+                os.replace(npy.with_suffix(".tmp"), npy)
+                meta.write_text(json.dumps({"fingerprint": fingerprint, "shape": list(array.shape),
+                                            "classes": classes, "size": tag, "sizes": sizes.tolist()}))
+            except OSError as e:
+                warnings.warn(f"could not write the decode cache in {cache_dir} ({e}); keeping it in memory only",
+                              stacklevel=2)
+    dataset = CachedImageFolder(folder, images, targets, classes, samples, sizes)
+    _FAST_CACHE[key] = (fingerprint, dataset)
+    return dataset
+
+
+def resized_crop_params(n, height, width, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), device=None, trials=10):
+    """Crop boxes for n images at once, drawn as torchvision's RandomResizedCrop.get_params draws one: area fraction
+    ~ U(scale), log aspect ratio ~ U(log ratio), integer sides, up to `trials` draws, else the centre crop.
+    height, width: ints, or (n,) tensors (one size per image). Returns (top, left, h, w): four (n,) float tensors,
+    in pixels of each image."""
+    H = torch.as_tensor(height, dtype=torch.float32, device=device).expand(n)
+    W = torch.as_tensor(width, dtype=torch.float32, device=device).expand(n)
+    target = (H * W)[:, None] * torch.empty(n, trials, device=device).uniform_(*scale)
+    log_r = torch.empty(n, trials, device=device).uniform_(math.log(ratio[0]), math.log(ratio[1]))
+    w = torch.sqrt(target * torch.exp(log_r)).round()
+    h = torch.sqrt(target / torch.exp(log_r)).round()
+    ok = (w > 0) & (w <= W[:, None]) & (h > 0) & (h <= H[:, None])
+    first = ok.float().argmax(dim=1, keepdim=True)         # the first trial that fits, as torchvision takes it
+    w, h = w.gather(1, first).squeeze(1), h.gather(1, first).squeeze(1)
+    # no trial fitted: the whole image, cut to the nearest allowed aspect ratio (torchvision's fallback)
+    in_ratio = W / H
+    fw = torch.where(in_ratio > max(ratio), (H * max(ratio)).round(), W)
+    fh = torch.where(in_ratio < min(ratio), (W / min(ratio)).round(), H)
+    fits = ok.any(dim=1)
+    w, h = torch.where(fits, w, fw), torch.where(fits, h, fh)
+    top = torch.where(fits, (torch.rand(n, device=device) * (H - h + 1)).floor(), ((H - h) / 2).floor())
+    left = torch.where(fits, (torch.rand(n, device=device) * (W - w + 1)).floor(), ((W - w) / 2).floor())
+    return top, left, h, w
+
+
+def crop_resize_batch(images, boxes, size, flip=None, mode="bilinear"):
+    """Cut box b out of images[b] and resample it to size x size, every image with its own box, in one grid_sample.
+
+    images: (B, C, H, W) uint8 or float; boxes: (top, left, h, w) (B,) tensors in pixels; flip: optional (B,) bool
+    mask of images to mirror left-right. Returns (B, C, size, size) float32 in the input's units (0..255 for uint8).
+    The sampling grid is an axis-aligned affine map built by broadcasting (cheaper than F.affine_grid); with
+    align_corners=False a full-image box at the image's own size returns the image unchanged. Bilinear, without
+    PIL's antialiasing when a box is shrunk (negligible for RandomResizedCrop, which mostly enlarges).
+    """
+    B, _, H, W = images.shape
+    top, left, h, w = (t.to(images.device, torch.float32) for t in boxes)
+    pos = (torch.arange(size, device=images.device, dtype=torch.float32) + 0.5) / size      # output pixel centres
+    gy = (2 * top[:, None] + 2 * pos * h[:, None]) / H - 1
+    gx = (2 * left[:, None] + 2 * pos * w[:, None]) / W - 1
+    if flip is not None:
+        gx = torch.where(flip.to(images.device)[:, None], gx.flip(1), gx)
+    grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), dim=-1)    # (B, size, size, 2)
+    return nn.functional.grid_sample(images.float(), grid, mode=mode, padding_mode="border", align_corners=False)
+
+
+def pad_crop_batch(images, size, padding, flip=None, fill=0):
+    """RandomCrop(size, padding) for a whole batch with one random offset per image, plus an optional flip mask.
+    images: (B, C, H, W), any dtype; the padding is constant `fill` (torchvision's default). Returns (B, C, size, size)
+    in the input dtype; the offsets are the second output: (top, left), two (B,) long tensors."""
+    B, C, H, W = images.shape
+    padded = nn.functional.pad(images, (padding,) * 4, value=fill) if padding else images
+    top = torch.randint(0, padded.shape[2] - size + 1, (B,), device=images.device)
+    left = torch.randint(0, padded.shape[3] - size + 1, (B,), device=images.device)
+    rows = top[:, None] + torch.arange(size, device=images.device)
+    cols = left[:, None] + torch.arange(size, device=images.device)
+    if flip is not None:
+        cols = torch.where(flip.to(images.device)[:, None], cols.flip(1), cols)
+    batch = torch.arange(B, device=images.device)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]             # (B, size, size, C)
+    return out.permute(0, 3, 1, 2), (top, left)
+
+
+def color_jitter_batch(x, brightness=0.4, contrast=0.4, saturation=0.4):
+    """ColorJitter(brightness, contrast, saturation) with its own factors for every image: x (B, 3, H, W) float in
+    0..255 units, returned in the same units. Each factor ~ U(1 - v, 1 + v), as torchvision draws it; the three
+    steps run in one random order per batch (torchvision draws an order per image)."""
+    B = x.shape[0]
+    gray_weights = torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)
+    for step in torch.randperm(3).tolist():
+        v = (brightness, contrast, saturation)[step]
+        if not v:
+            continue
+        f = torch.empty(B, 1, 1, 1, device=x.device).uniform_(max(0.0, 1 - v), 1 + v)
+        if step == 0:
+            x = x * f
+        else:
+            gray = (x * gray_weights).sum(dim=1, keepdim=True)
+            base = gray.mean(dim=(2, 3), keepdim=True) if step == 1 else gray
+            x = f * x + (1 - f) * base
+        x = x.clamp(0, 255)
+    return x
+
+
+def normalize_batch(x, mean, std):
+    """(x / 255 - mean) / std per channel, as ToTensor() + Normalize(mean, std); x (B, 3, H, W) in 0..255 units."""
+    mean = torch.tensor(mean, device=x.device, dtype=torch.float32).view(1, -1, 1, 1) * 255
+    scale = 1 / (torch.tensor(std, device=x.device, dtype=torch.float32).view(1, -1, 1, 1) * 255)
+    return (x.float() - mean) * scale
+
+
+def _to_cache_pixels(boxes, sizes, H, W):
+    """Boxes drawn in each image's original pixels -> pixels of its H x W cached copy."""
+    if sizes is None:
+        return boxes
+    sy, sx = H / sizes[:, 0].float(), W / sizes[:, 1].float()
+    top, left, h, w = boxes
+    return top * sy, left * sx, h * sy, w * sx
+
+
+def augment_batch(images, size, crop="resized", scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), padding=4, flip=0.5,
+                  jitter=None, mean=IMAGENET_MEAN, std=IMAGENET_STD, sizes=None, **unused):
+    """The training transform of a whole batch, with fresh random parameters for EVERY image.
+
+    images: (B, 3, H, W) uint8 on any device. crop='resized': RandomResizedCrop(size, scale, ratio); 'pad':
+    RandomCrop(size, padding); None: no crop. flip: probability that an image is mirrored. jitter: (brightness,
+    contrast, saturation) as in ColorJitter, or None. Then normalisation. Returns (B, 3, size, size) float32.
+    sizes: (B, 2) original (height, width) of resized images (CachedImageFolder.sizes): crops are then drawn in that
+    geometry, as the PIL transform would draw them on the file. Recipe keys that do not apply here are ignored.
+    """
+    B, _, H, W = images.shape
+    mirror = torch.rand(B, device=images.device) < flip if flip else None
+    if crop == "resized":
+        sizes = sizes.to(images.device) if sizes is not None else None
+        boxes = resized_crop_params(B, sizes[:, 0] if sizes is not None else H, sizes[:, 1] if sizes is not None
+                                    else W, scale, ratio, images.device)
+        x = crop_resize_batch(images, _to_cache_pixels(boxes, sizes, H, W), size, mirror)
+    elif crop == "pad":
+        x = pad_crop_batch(images, size, padding, mirror)[0]
+    elif crop is None:
+        x = torch.where(mirror[:, None, None, None], images.flip(3), images) if mirror is not None else images
+    else:
+        raise ValueError(f"crop must be 'resized', 'pad' or None, not {crop!r}")
+    if jitter:
+        x = color_jitter_batch(x.float(), *jitter)
+    return normalize_batch(x, mean, std)
+
+
+def eval_batch(images, size, mean=IMAGENET_MEAN, std=IMAGENET_STD, eval_crop=1.0, sizes=None, **unused):
+    """The test transform of a batch: Resize(round(size / eval_crop)) + CenterCrop(size), i.e. the centre square of
+    eval_crop x the shorter side, resampled to size x size, then normalisation. images (B, 3, H, W) uint8 ->
+    (B, 3, size, size) float32; sizes: original sizes as in augment_batch. Images that are size x size already (and
+    eval_crop 1) are only normalised, exactly as ToTensor() + Normalize() would do it."""
+    B, _, H, W = images.shape
+    if sizes is None and eval_crop == 1 and H == W == size:
+        return normalize_batch(images, mean, std)
+    hw = sizes.to(images.device).float() if sizes is not None else \
+        torch.tensor([[H, W]], dtype=torch.float32, device=images.device).expand(B, 2)
+    side = hw.min(dim=1).values * eval_crop
+    boxes = ((hw[:, 0] - side) / 2, (hw[:, 1] - side) / 2, side, side)
+    return normalize_batch(crop_resize_batch(images, _to_cache_pixels(boxes, sizes, H, W), size), mean, std)
+
+
+class FastLoader:
+    """airbench-style loader: a whole split sits on `device` as uint8; each batch is gathered and transformed there.
+
+    images (N, 3, H, W) uint8, labels (N,) int64, sizes: optional (N, 2) original sizes (CachedImageFolder.sizes);
+    recipe: a FAST_RECIPES entry (or a dict with its keys).
+    train=True: a new shuffle every epoch, the last partial batch dropped (as d2l's training loaders), augment_batch;
+    train=False: file order, every image, eval_batch. Yields (X (B, 3, size, size) float32, y (B,) int64) on device.
+    `dataset` is kept for its classes and samples (e.g. to read test ids).
+    """
+
+    def __init__(self, images, labels, batch_size, recipe, train=True, device=None, shuffle=None, drop_last=None,
+                 dataset=None, sizes=None):
+        self.device = torch.device(device) if device is not None else try_gpu()
+        self.images = images.to(self.device)
+        self.sizes = sizes.to(self.device) if sizes is not None else None
+        self.labels = torch.as_tensor(labels, dtype=torch.int64).to(self.device)
+        self.batch_size, self.recipe, self.train, self.dataset = batch_size, dict(recipe), train, dataset
+        self.shuffle = train if shuffle is None else shuffle
+        self.drop_last = (train and len(self.labels) > batch_size) if drop_last is None else drop_last
+
+    def __len__(self):
+        n = len(self.labels)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.labels)
+        order = torch.randperm(n, device=self.device) if self.shuffle else torch.arange(n, device=self.device)
+        for k in range(len(self)):
+            idx = order[k * self.batch_size:(k + 1) * self.batch_size]
+            images, sizes = self.images[idx], self.sizes[idx] if self.sizes is not None else None
+            transform = augment_batch if self.train else eval_batch
+            X = transform(images, **{**self.recipe, "sizes": sizes})
+            yield X, self.labels[idx]
+
+
+def fast_loaders(data_dir, batch_size, recipe="cifar10", device=None, folder="train_valid_test", store="disk",
+                 **overrides):
+    """The fast counterpart of `reorganised_loaders`: (datasets, loaders) keyed by the same splits (train, valid,
+    train_valid, test), from <data_dir>/<folder>/<split>, with FastLoaders on `device` (default: try_gpu()).
+
+    recipe: a FAST_RECIPES name or dict; overrides replace its keys (e.g. scale=(0.5, 1)). Each split is decoded once
+    (image_folder_cache, at recipe['cache_size']) and stored next to it (store='disk'), so later runs start fast.
+    Switch in a notebook: `datasets, loaders = helpers.fast_loaders(data_dir, batch_size) if FAST_DATA else
+    helpers.reorganised_loaders(data_dir, train_tf, test_tf, batch_size)`.
+    """
+    recipe = {**(FAST_RECIPES[recipe] if isinstance(recipe, str) else recipe), **overrides}
+    root = Path(data_dir) / folder
+    datasets, loaders = {}, {}
+    for split in ("train", "valid", "train_valid", "test"):
+        if not (root / split).exists():
+            continue
+        datasets[split] = ds = image_folder_cache(root / split, recipe.get("cache_size"), store=store)
+        loaders[split] = FastLoader(ds.images, ds.targets, batch_size, recipe, train=split in ("train", "train_valid"),
+                                    device=device, dataset=ds, sizes=ds.sizes if recipe.get("cache_size") else None)
+    return datasets, loaders
+
+
+# =====================================================================================================================
 # 6. Training: d2l's train_batch_ch13 / train_ch13, with checkpoints, AMP, channels_last and a live plot
 # =====================================================================================================================
 
