@@ -619,7 +619,7 @@ def list_images(folder):
     """Image file names in folder, naturally sorted; stray files (.DS_Store, Thumbs.db, non-images) are skipped."""
     return sorted((n for n in os.listdir(folder)
                    if n.lower() not in STRAY_FILES and not n.startswith(".")
-                   and Path(n).suffix.lower() in IMAGE_EXTENSIONS), key=_natural_key)
+                   and os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS), key=_natural_key)
 
 
 def copyfile(filename, target_dir):
@@ -635,6 +635,24 @@ def copyfile(filename, target_dir):
     except OSError:
         shutil.copy2(filename, dst)
         return "copy"
+
+
+def _link_all(jobs):
+    """Put each (source file, target folder) of `jobs` into its folder, into a tree that was just emptied: a hard link
+    where possible, else a copy (as `copyfile`), but each folder is made once and no target is looked up first, so
+    that 100,000 entries cost little more than the link calls. Returns the number of copies made."""
+    made, copies = set(), 0
+    for src, folder in jobs:
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        dst = os.path.join(folder, os.path.basename(src))
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+            copies += 1
+    return copies
 
 
 def _rebuild(folders, manifest, params):
@@ -667,8 +685,9 @@ def reorg_train_valid(data_dir, labels, valid_ratio):
     """
     data_dir = Path(data_dir)
     files = list_images(data_dir / "train")
-    ids = {Path(f).stem: f for f in files}
-    unlabelled = [f for f in files if Path(f).stem not in labels]
+    stem = {f: os.path.splitext(f)[0] for f in files}      # Path(f).stem, without a Path object per file
+    ids = {stem[f]: f for f in files}
+    unlabelled = [f for f in files if stem[f] not in labels]
     missing = sorted(set(labels) - set(ids), key=_natural_key)
     if unlabelled or missing:
         msg = []
@@ -679,7 +698,7 @@ def reorg_train_valid(data_dir, labels, valid_ratio):
         if any(Path(k).suffix.lower() in IMAGE_EXTENSIONS for k in list(labels)[:100]):
             msg.append("the label ids look like file names with extensions; ids are file names WITHOUT extension")
         raise ValueError("; ".join(msg) + ". Fix the label file or the folder (a partial unzip?) and run again.")
-    counts = collections.Counter(labels[Path(f).stem] for f in files)
+    counts = collections.Counter(labels[stem[f]] for f in files)
     n_valid_per_label = max(1, math.floor(min(counts.values()) * valid_ratio))
     starved = sorted(label for label, n in counts.items() if n <= n_valid_per_label)
     if starved:
@@ -689,16 +708,16 @@ def reorg_train_valid(data_dir, labels, valid_ratio):
                       stacklevel=2)
     out = data_dir / "train_valid_test"
     params = {"valid_ratio": valid_ratio, "files": hashlib.sha1("\n".join(
-        f"{f},{labels[Path(f).stem]}" for f in files).encode()).hexdigest()}
+        f"{f},{labels[stem[f]]}" for f in files).encode()).hexdigest()}
     folders = [out / "train", out / "valid", out / "train_valid"]
     if _rebuild(folders, out / ".reorg_train_valid.json", params):
-        taken = collections.Counter()
+        taken, jobs, train_dir = collections.Counter(), [], str(data_dir / "train")
         for f in files:
-            label, src = labels[Path(f).stem], str(data_dir / "train" / f)
-            copyfile(src, out / "train_valid" / label)
+            label, src = labels[stem[f]], os.path.join(train_dir, f)
             split = "valid" if taken[label] < n_valid_per_label else "train"
             taken[label] += split == "valid"
-            copyfile(src, out / split / label)
+            jobs += [(src, os.path.join(out, "train_valid", label)), (src, os.path.join(out, split, label))]
+        _link_all(jobs)
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
         (out / ".reorg_train_valid.json").write_text(json.dumps(params))
@@ -713,8 +732,7 @@ def reorg_test(data_dir):
     out = data_dir / "train_valid_test"
     params = {"files": hashlib.sha1("\n".join(files).encode()).hexdigest()}
     if _rebuild([out / "test"], out / ".reorg_test.json", params):
-        for f in files:
-            copyfile(str(data_dir / "test" / f), out / "test" / "unknown")
+        _link_all((os.path.join(data_dir, "test", f), os.path.join(out, "test", "unknown")) for f in files)
         (out / "test" / "unknown").mkdir(parents=True, exist_ok=True)
         (out / ".reorg_test.json").write_text(json.dumps(params))
 
@@ -953,10 +971,11 @@ def image_folder_cache(folder, size=None, store="disk", memmap=False, workers=No
     WITHOUT keeping its aspect ratio; its own size is kept in `.sizes`, so that augment_batch / eval_batch draw crops
     in the original geometry over the whole image (a centre square would lose the sides of every landscape photo).
     Classes, labels and order are ImageFolder's.
-    store='disk' also writes the decoded set as <parent>/.<folder name>.fastcache/<size>.npy (+ .json) NEXT TO the folder
-    (not inside it: ImageFolder would take the folder for a class) and reuses it across processes; 'memory' keeps it in
-    this process only. Either way the cache is rebuilt when `folder_fingerprint` changes (an image added, removed,
-    renamed or rewritten). memmap=True reads the .npy lazily (sets larger than RAM); otherwise it is loaded into RAM.
+    store='disk' also writes the decoded set as <parent>/.<folder name>.fastcache/<size>.npy (+ .json) NEXT TO the
+    folder (not inside it: ImageFolder would take the folder for a class) and reuses it across processes; 'memory'
+    keeps it in this process only. Either way the cache is rebuilt when `folder_fingerprint` changes (an image added,
+    removed, renamed or rewritten). memmap=True reads the .npy lazily (sets larger than RAM); otherwise it is loaded
+    into RAM.
     Decoding runs on `workers` threads (default: one per core; PIL releases the GIL while decoding).
     Cost: N x 3 x H x W bytes (50,000 CIFAR images: 154 MB; 10,000 dogs at 256: 2 GB).
     """
@@ -1043,24 +1062,45 @@ def resized_crop_params(n, height, width, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3
     return top, left, h, w
 
 
-def crop_resize_batch(images, boxes, size, flip=None, mode="bilinear"):
-    """Cut box b out of images[b] and resample it to size x size, every image with its own box, in one grid_sample.
+def crop_resize_batch(images, boxes, size, flip=None, method="auto", float_out=True):
+    """Cut box b out of images[b] and resample it to size x size, every image with its own box and flip.
 
     images: (B, C, H, W) uint8 or float; boxes: (top, left, h, w) (B,) tensors in pixels; flip: optional (B,) bool
     mask of images to mirror left-right. Returns (B, C, size, size) float32 in the input's units (0..255 for uint8).
-    The sampling grid is an axis-aligned affine map built by broadcasting (cheaper than F.affine_grid); with
-    align_corners=False a full-image box at the image's own size returns the image unchanged. Bilinear, without
-    PIL's antialiasing when a box is shrunk (negligible for RandomResizedCrop, which mostly enlarges).
+    method 'grid': ONE bilinear grid_sample over the batch; the grid is an axis-aligned affine map per image, built
+    by broadcasting (cheaper than F.affine_grid); boxes may have fractional pixels; no antialiasing when a box is
+    shrunk (rare in RandomResizedCrop, which mostly enlarges). With align_corners=False a whole-image box at the
+    image's own size returns the image unchanged. method 'resize': torch's vectorised uint8 bilinear resize, image by
+    image (boxes rounded to whole pixels, antialiased like PIL); for outputs of 64 pixels and more it is 2-5x faster
+    than a float grid_sample on a CPU (for 32x32 the per-image calls cost more than they save). 'auto': 'resize'
+    for uint8 images on a CPU with size >= 64, else 'grid'. float_out=False keeps the uint8 result of 'resize' (the
+    next step converts it on the fly).
     """
-    B, _, H, W = images.shape
+    B, C, H, W = images.shape
+    if method == "auto":
+        method = "resize" if images.device.type == "cpu" and images.dtype == torch.uint8 and size >= 64 else "grid"
+    if method == "resize":
+        out = torch.empty(B, C, size, size, dtype=torch.float32 if float_out else images.dtype)
+        mirror = flip.tolist() if flip is not None else [False] * B
+        for b, (t, l, hh, ww) in enumerate(zip(*(v.round().long().clamp(min=0).tolist() for v in boxes))):
+            t, l = min(t, H - 1), min(l, W - 1)
+            crop = images[b:b + 1, :, t:t + max(1, min(hh, H - t)), l:l + max(1, min(ww, W - l))]
+            resized = nn.functional.interpolate(crop, size=(size, size), mode="bilinear", antialias=True,
+                                                align_corners=False)[0]
+            out[b] = resized.flip(2) if mirror[b] else resized
+        return out
     top, left, h, w = (t.to(images.device, torch.float32) for t in boxes)
     pos = (torch.arange(size, device=images.device, dtype=torch.float32) + 0.5) / size      # output pixel centres
-    gy = (2 * top[:, None] + 2 * pos * h[:, None]) / H - 1
-    gx = (2 * left[:, None] + 2 * pos * w[:, None]) / W - 1
+    # sample positions in grid_sample's [-1, 1] coordinates, kept inside the box's outer pixel centres (crop first,
+    # then resize: the box's edge pixels are repeated, never its neighbours blended in)
+    gy = ((2 * top[:, None] + 2 * pos * h[:, None]) / H - 1).clamp(min=((2 * top + 1) / H - 1)[:, None],
+                                                                    max=((2 * (top + h) - 1) / H - 1)[:, None])
+    gx = ((2 * left[:, None] + 2 * pos * w[:, None]) / W - 1).clamp(min=((2 * left + 1) / W - 1)[:, None],
+                                                                     max=((2 * (left + w) - 1) / W - 1)[:, None])
     if flip is not None:
         gx = torch.where(flip.to(images.device)[:, None], gx.flip(1), gx)
     grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), dim=-1)    # (B, size, size, 2)
-    return nn.functional.grid_sample(images.float(), grid, mode=mode, padding_mode="border", align_corners=False)
+    return nn.functional.grid_sample(images.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 def pad_crop_batch(images, size, padding, flip=None, fill=0):
@@ -1080,32 +1120,42 @@ def pad_crop_batch(images, size, padding, flip=None, fill=0):
     return out.permute(0, 3, 1, 2), (top, left)
 
 
-def color_jitter_batch(x, brightness=0.4, contrast=0.4, saturation=0.4):
-    """ColorJitter(brightness, contrast, saturation) with its own factors for every image: x (B, 3, H, W) float in
-    0..255 units, returned in the same units. Each factor ~ U(1 - v, 1 + v), as torchvision draws it; the three
-    steps run in one random order per batch (torchvision draws an order per image)."""
-    B = x.shape[0]
-    gray_weights = torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)
-    for step in torch.randperm(3).tolist():
-        v = (brightness, contrast, saturation)[step]
-        if not v:
-            continue
-        f = torch.empty(B, 1, 1, 1, device=x.device).uniform_(max(0.0, 1 - v), 1 + v)
-        if step == 0:
-            x = x * f
-        else:
-            gray = (x * gray_weights).sum(dim=1, keepdim=True)
-            base = gray.mean(dim=(2, 3), keepdim=True) if step == 1 else gray
-            x = f * x + (1 - f) * base
-        x = x.clamp(0, 255)
-    return x
+def color_jitter_batch(x, brightness=0.4, contrast=0.4, saturation=0.4, mean=None, std=None):
+    """ColorJitter(brightness, contrast, saturation) with its own factors and its own order of the steps for every
+    image, as torchvision draws them (each factor ~ U(max(0, 1 - v), 1 + v)), clamped to 0..255 after every step as
+    torchvision does. x: (B, 3, H, W) in 0..255 units (uint8 or float; not modified) -> float32 in the same units, or
+    normalised as by `normalize_batch` when mean and std are given.
+    Every step blends the image with something: black (brightness), its mean gray (contrast) or each pixel's gray
+    (saturation). One round does one step per image, each image its own, with in-place ops on one float copy (large
+    fresh tensors are slow on a CPU: each new page is faulted in)."""
+    B, C, H, W = x.shape
+    dev = x.device
+    out = x.reshape(B, C, H * W).float()
+    if out.data_ptr() == x.data_ptr():
+        out = out.clone()
+    steps = torch.tensor([k for k, v in enumerate((brightness, contrast, saturation)) if v], device=dev)
+    ranges = torch.tensor([[max(0.0, 1 - v), 1 + v] for v in (brightness, contrast, saturation)], device=dev)
+    factors = ranges[:, 0] + (ranges[:, 1] - ranges[:, 0]) * torch.rand(B, 3, device=dev)
+    order = steps[torch.rand(B, len(steps), device=dev).argsort(dim=1)]   # a random order of the steps per image
+    to_gray = torch.tensor([0.299, 0.587, 0.114], device=dev).expand(B, 1, 3)
+    gray = torch.empty(B, 1, H * W, device=dev)
+    for r in range(len(steps)):
+        step = order[:, r, None, None]
+        f = factors.gather(1, order[:, r:r + 1])[:, :, None]
+        torch.bmm(to_gray, out, out=gray)                                  # each pixel's gray, as it is now
+        out.mul_(f).addcmul_(gray, (1 - f) * (step == 2))
+        out.add_((1 - f) * (step == 1) * gray.mean(dim=2, keepdim=True)).clamp_(0, 255)
+    if mean is not None:
+        scale = 1 / (255 * torch.tensor(std, device=dev, dtype=torch.float32))[None, :, None]
+        out.mul_(scale).sub_(torch.tensor(mean, device=dev, dtype=torch.float32)[None, :, None] * 255 * scale)
+    return out.view(B, C, H, W)
 
 
 def normalize_batch(x, mean, std):
     """(x / 255 - mean) / std per channel, as ToTensor() + Normalize(mean, std); x (B, 3, H, W) in 0..255 units."""
-    mean = torch.tensor(mean, device=x.device, dtype=torch.float32).view(1, -1, 1, 1) * 255
     scale = 1 / (torch.tensor(std, device=x.device, dtype=torch.float32).view(1, -1, 1, 1) * 255)
-    return (x.float() - mean) * scale
+    shift = -torch.tensor(mean, device=x.device, dtype=torch.float32).view(1, -1, 1, 1) * 255 * scale
+    return torch.addcmul(shift, x, scale)                     # one pass over the batch (uint8 converts on the fly)
 
 
 def _to_cache_pixels(boxes, sizes, H, W):
@@ -1133,7 +1183,7 @@ def augment_batch(images, size, crop="resized", scale=(0.08, 1.0), ratio=(3 / 4,
         sizes = sizes.to(images.device) if sizes is not None else None
         boxes = resized_crop_params(B, sizes[:, 0] if sizes is not None else H, sizes[:, 1] if sizes is not None
                                     else W, scale, ratio, images.device)
-        x = crop_resize_batch(images, _to_cache_pixels(boxes, sizes, H, W), size, mirror)
+        x = crop_resize_batch(images, _to_cache_pixels(boxes, sizes, H, W), size, mirror, float_out=False)
     elif crop == "pad":
         x = pad_crop_batch(images, size, padding, mirror)[0]
     elif crop is None:
@@ -1141,7 +1191,7 @@ def augment_batch(images, size, crop="resized", scale=(0.08, 1.0), ratio=(3 / 4,
     else:
         raise ValueError(f"crop must be 'resized', 'pad' or None, not {crop!r}")
     if jitter:
-        x = color_jitter_batch(x.float(), *jitter)
+        return color_jitter_batch(x, *jitter, mean=mean, std=std)
     return normalize_batch(x, mean, std)
 
 
@@ -1157,7 +1207,9 @@ def eval_batch(images, size, mean=IMAGENET_MEAN, std=IMAGENET_STD, eval_crop=1.0
         torch.tensor([[H, W]], dtype=torch.float32, device=images.device).expand(B, 2)
     side = hw.min(dim=1).values * eval_crop
     boxes = ((hw[:, 0] - side) / 2, (hw[:, 1] - side) / 2, side, side)
-    return normalize_batch(crop_resize_batch(images, _to_cache_pixels(boxes, sizes, H, W), size), mean, std)
+    # 'grid': the centre box is rarely whole pixels, and a test transform should not move by rounding
+    return normalize_batch(crop_resize_batch(images, _to_cache_pixels(boxes, sizes, H, W), size, method="grid"),
+                           mean, std)
 
 
 class FastLoader:
@@ -1167,13 +1219,17 @@ class FastLoader:
     recipe: a FAST_RECIPES entry (or a dict with its keys).
     train=True: a new shuffle every epoch, the last partial batch dropped (as d2l's training loaders), augment_batch;
     train=False: file order, every image, eval_batch. Yields (X (B, 3, size, size) float32, y (B,) int64) on device.
-    `dataset` is kept for its classes and samples (e.g. to read test ids).
+    on_device=False keeps the images in host memory (pinned for CUDA) and copies each batch over: for sets larger than
+    the device's memory. `dataset` is kept for its classes and samples (e.g. to read test ids).
     """
 
     def __init__(self, images, labels, batch_size, recipe, train=True, device=None, shuffle=None, drop_last=None,
-                 dataset=None, sizes=None):
+                 dataset=None, sizes=None, on_device=True):
         self.device = torch.device(device) if device is not None else try_gpu()
-        self.images = images.to(self.device)
+        if on_device:
+            self.images = images.to(self.device)
+        else:
+            self.images = images.pin_memory() if self.device.type == "cuda" else images
         self.sizes = sizes.to(self.device) if sizes is not None else None
         self.labels = torch.as_tensor(labels, dtype=torch.int64).to(self.device)
         self.batch_size, self.recipe, self.train, self.dataset = batch_size, dict(recipe), train, dataset
@@ -1189,14 +1245,15 @@ class FastLoader:
         order = torch.randperm(n, device=self.device) if self.shuffle else torch.arange(n, device=self.device)
         for k in range(len(self)):
             idx = order[k * self.batch_size:(k + 1) * self.batch_size]
-            images, sizes = self.images[idx], self.sizes[idx] if self.sizes is not None else None
+            images = self.images[idx.to(self.images.device)].to(self.device, non_blocking=True)
+            sizes = self.sizes[idx] if self.sizes is not None else None
             transform = augment_batch if self.train else eval_batch
             X = transform(images, **{**self.recipe, "sizes": sizes})
             yield X, self.labels[idx]
 
 
 def fast_loaders(data_dir, batch_size, recipe="cifar10", device=None, folder="train_valid_test", store="disk",
-                 **overrides):
+                 on_device=True, **overrides):
     """The fast counterpart of `reorganised_loaders`: (datasets, loaders) keyed by the same splits (train, valid,
     train_valid, test), from <data_dir>/<folder>/<split>, with FastLoaders on `device` (default: try_gpu()).
 
@@ -1204,6 +1261,8 @@ def fast_loaders(data_dir, batch_size, recipe="cifar10", device=None, folder="tr
     (image_folder_cache, at recipe['cache_size']) and stored next to it (store='disk'), so later runs start fast.
     Switch in a notebook: `datasets, loaders = helpers.fast_loaders(data_dir, batch_size) if FAST_DATA else
     helpers.reorganised_loaders(data_dir, train_tf, test_tf, batch_size)`.
+    Memory: every split is held as uint8 on the device (N x 3 x H x W bytes each; train_valid repeats train + valid);
+    on_device=False keeps them in host memory and copies batch by batch.
     """
     recipe = {**(FAST_RECIPES[recipe] if isinstance(recipe, str) else recipe), **overrides}
     root = Path(data_dir) / folder
@@ -1213,7 +1272,8 @@ def fast_loaders(data_dir, batch_size, recipe="cifar10", device=None, folder="tr
             continue
         datasets[split] = ds = image_folder_cache(root / split, recipe.get("cache_size"), store=store)
         loaders[split] = FastLoader(ds.images, ds.targets, batch_size, recipe, train=split in ("train", "train_valid"),
-                                    device=device, dataset=ds, sizes=ds.sizes if recipe.get("cache_size") else None)
+                                    device=device, dataset=ds, sizes=ds.sizes if recipe.get("cache_size") else None,
+                                    on_device=on_device)
     return datasets, loaders
 
 
@@ -1479,7 +1539,7 @@ def predict(net, data_iter, device=None, tta_flip=False, return_labels=False):
     """Class probabilities (N, num_classes), float32 on the CPU, for every image of data_iter, in eval mode.
 
     tta_flip=True averages the softmax of each image and of its horizontal mirror (test-time augmentation).
-    With return_labels=True also returns the (N,) labels the loader yielded. The net's mode is restored.
+    With return_labels=True also returns the (N,) labels the loader yielded (on the CPU). The net's mode is restored.
     """
     device = device or next(iter(net.parameters())).device
     was_training = net.training
@@ -1492,7 +1552,7 @@ def predict(net, data_iter, device=None, tta_flip=False, return_labels=False):
             if tta_flip:
                 p = (p + torch.softmax(net(torch.flip(X, dims=[3])).float(), dim=1)) / 2
             probs.append(p.cpu())
-            labels.append(y)
+            labels.append(y.cpu() if torch.is_tensor(y) else y)     # a FastLoader yields labels on the device
     net.train(was_training)
     probs = torch.cat(probs) if probs else torch.empty(0)
     return (probs, torch.cat(labels)) if return_labels else probs
