@@ -59,16 +59,16 @@ with contextlib.redirect_stdout(io.StringIO()):
 # img/s there) and the GPU preset gives the GPU enough work per epoch to be measured.
 # =====================================================================================================================
 
-PRESETS = {
+PRESETS = {   # reps: repetitions of (a); train_reps: of (b)/(c) (plus one warm-up each); d2l needs >= 5 batches
     "quick": dict(reps=2, cifar_n=400, dog_n=120, loader_batch=128, loader_min_s=0.2,
-                  train_batch=32, train_batches=5, amp=[False], reorg_n=5000, reorg_test_n=100, reorg_reps=1,
-                  dogs_image=48, dogs_epochs=3, dogs_batch=32),
+                  train_batch=32, train_batches=5, train_reps=2, amp=[False], reorg_n=5000, reorg_test_n=100,
+                  reorg_reps=1, dogs_image=48, dogs_epochs=3, dogs_batch=32),
     "cpu": dict(reps=5, cifar_n=1000, dog_n=600, loader_batch=128, loader_min_s=0.5,
-                train_batch=32, train_batches=10, amp=[False], reorg_n=50000, reorg_test_n=1000, reorg_reps=3,
-                dogs_image=64, dogs_epochs=6, dogs_batch=32),
+                train_batch=32, train_batches=6, train_reps=3, amp=[False], reorg_n=50000, reorg_test_n=1000,
+                reorg_reps=3, dogs_image=64, dogs_epochs=5, dogs_batch=32),
     "cuda": dict(reps=5, cifar_n=10000, dog_n=1000, loader_batch=128, loader_min_s=1.0,
-                 train_batch=128, train_batches=60, amp=[False, True], reorg_n=50000, reorg_test_n=1000, reorg_reps=3,
-                 dogs_image=224, dogs_epochs=6, dogs_batch=64),
+                 train_batch=128, train_batches=60, train_reps=5, amp=[False, True], reorg_n=50000,
+                 reorg_test_n=1000, reorg_reps=3, dogs_image=224, dogs_epochs=6, dogs_batch=64),
 }
 DOG_CLASSES = 12                      # the dog stand-in uses 12 breeds so that a head learns something in a few epochs
 BENCH_DATA = "bench"                  # stand-ins are built once under <data dir>/bench/ and reused by later runs
@@ -241,7 +241,7 @@ def bench_training(cfg, device, cifar_tree):
         variants[f"helpers_standard{suffix}"] = run_helpers(std_loader, amp)
         variants[f"helpers_fast{suffix}"] = run_helpers(fast_loader, amp)
         variants[f"model_alone{suffix}"] = run_helpers(on_device, amp)
-    runs = interleaved(variants, cfg["reps"])
+    runs = interleaved(variants, cfg["train_reps"])
     d2l_reported = d2l_reported[1:]                      # drop the warm-up call
     med = {k: statistics.median(v) for k, v in runs.items()}
     b = {"images_per_epoch": n, "batch": B, "model": "d2l.resnet18(10, 3), SGD momentum 0.9",
@@ -534,10 +534,16 @@ def main(argv=None):
                         "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                         "python": platform.python_version(), "data": "STAND-IN (synthetic) data",
                         "started": time.strftime("%Y-%m-%d %H:%M:%S"), "load_average_before": load_before}}
+    sections = results["meta"]["section_s"] = {}
+    t0 = time.perf_counter()
     results["a_loader"] = bench_loaders(cfg, device, cifar / "train_valid_test", dogs / "train_valid_test")
+    sections["a"], t0 = time.perf_counter() - t0, time.perf_counter()
     results["b_epoch"], results["c_model_alone"] = bench_training(cfg, device, cifar / "train_valid_test")
+    sections["b_c"], t0 = time.perf_counter() - t0, time.perf_counter()
     results["d_reorg"] = bench_reorg(cfg)
+    sections["d"], t0 = time.perf_counter() - t0, time.perf_counter()
     results["e_dogs"] = bench_dogs(cfg, device, dogs / "train_valid_test")
+    sections["e"] = time.perf_counter() - t0
     results["meta"]["load_average_after"] = os.getloadavg()
     results["meta"]["wall_s"] = time.perf_counter() - t_start
 
@@ -548,6 +554,10 @@ def main(argv=None):
     path.write_text(json.dumps(results, indent=2, default=float))
     print(f"\nwrote {path} ({results['meta']['wall_s']:.0f} s in all; load average {load_before[0]:.2f} before, "
           f"{results['meta']['load_average_after'][0]:.2f} after)")
+    own = torch.get_num_threads()        # this process's own share of the load average after the run
+    if max(load_before[0], results["meta"]["load_average_after"][0] - own) > 0.5 * (os.cpu_count() or 1):
+        print("WARNING: other jobs were using the CPU (see the load averages): these timings are distorted. "
+              "Rerun on an otherwise idle machine.")
     return results
 
 
