@@ -1100,7 +1100,8 @@ def crop_resize_batch(images, boxes, size, flip=None, method="auto", float_out=T
     if flip is not None:
         gx = torch.where(flip.to(images.device)[:, None], gx.flip(1), gx)
     grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), dim=-1)    # (B, size, size, 2)
-    return nn.functional.grid_sample(images.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return nn.functional.grid_sample(images.float().contiguous(), grid, mode="bilinear", padding_mode="border",
+                                     align_corners=False)
 
 
 def pad_crop_batch(images, size, padding, flip=None, fill=0):
@@ -1143,8 +1144,11 @@ def color_jitter_batch(x, brightness=0.4, contrast=0.4, saturation=0.4, mean=Non
         step = order[:, r, None, None]
         f = factors.gather(1, order[:, r:r + 1])[:, :, None]
         torch.bmm(to_gray, out, out=gray)                                  # each pixel's gray, as it is now
-        out.mul_(f).addcmul_(gray, (1 - f) * (step == 2))
-        out.add_((1 - f) * (step == 1) * gray.mean(dim=2, keepdim=True)).clamp_(0, 255)
+        # blend towards black (brightness), the mean gray (contrast) or each pixel's gray (saturation):
+        # out = f * out + (1 - f) * target, i.e. lerp(out, target, 1 - f), in place
+        mean_gray = gray.mean(dim=2, keepdim=True)
+        target = gray.mul_(step == 2).add_(mean_gray * (step == 1))       # in place: fresh tensors are slow on a CPU
+        out.lerp_(target, 1 - f).clamp_(0, 255)
     if mean is not None:
         scale = 1 / (255 * torch.tensor(std, device=dev, dtype=torch.float32))[None, :, None]
         out.mul_(scale).sub_(torch.tensor(mean, device=dev, dtype=torch.float32)[None, :, None] * 255 * scale)
@@ -1230,6 +1234,9 @@ class FastLoader:
             self.images = images.to(self.device)
         else:
             self.images = images.pin_memory() if self.device.type == "cuda" else images
+        if self.device.type == "cpu" and train and recipe.get("crop") == "resized" and recipe["size"] >= 64:
+            # torch's uint8 resize (crop_resize_batch on a CPU) is ~1.6x faster on channels-last images
+            self.images = self.images.contiguous(memory_format=torch.channels_last)
         self.sizes = sizes.to(self.device) if sizes is not None else None
         self.labels = torch.as_tensor(labels, dtype=torch.int64).to(self.device)
         self.batch_size, self.recipe, self.train, self.dataset = batch_size, dict(recipe), train, dataset
