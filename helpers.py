@@ -7,6 +7,7 @@ One module, read top to bottom in data-flow order:
     3. stand-in datasets: small synthetic sets with the real on-disk layouts
     4. reorganisation of Kaggle folders (d2l's read_csv_labels / reorg_train_valid / reorg_test)
     5. datasets, loaders and pretrained models
+    5b. fast data path: decode once, augment whole batches on the device (fast_loaders)
     6. training (d2l's train_batch_ch13 / train_ch13) with checkpoints, AMP and a live plot
     7. evaluation, prediction and Kaggle submissions
     8. plotting
