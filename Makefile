@@ -3,6 +3,7 @@
 #   make test   unit tests + nbval over every notebook, on stand-in data
 #   make lab    JupyterLab on this folder
 #   make strip  remove outputs from the committed notebooks
+#   make bench  fast data path vs d2l, one process -> outputs/bench.json (<10 min on 2 cores; BENCH_ARGS=--quick)
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
@@ -38,6 +39,9 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	COURSE_DATA_MODE=standin $(PY) -m pytest tests -v
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks

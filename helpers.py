@@ -7,6 +7,7 @@ One module, read top to bottom in data-flow order:
     3. stand-in datasets: small synthetic sets with the real on-disk layouts
     4. reorganisation of Kaggle folders (d2l's read_csv_labels / reorg_train_valid / reorg_test)
     5. datasets, loaders and pretrained models
+    5b. fast data path: decode once, augment whole batches on the device (fast_loaders)
     6. training (d2l's train_batch_ch13 / train_ch13) with checkpoints, AMP and a live plot
     7. evaluation, prediction and Kaggle submissions
     8. plotting
@@ -619,7 +620,7 @@ def list_images(folder):
     """Image file names in folder, naturally sorted; stray files (.DS_Store, Thumbs.db, non-images) are skipped."""
     return sorted((n for n in os.listdir(folder)
                    if n.lower() not in STRAY_FILES and not n.startswith(".")
-                   and Path(n).suffix.lower() in IMAGE_EXTENSIONS), key=_natural_key)
+                   and os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS), key=_natural_key)
 
 
 def copyfile(filename, target_dir):
@@ -635,6 +636,24 @@ def copyfile(filename, target_dir):
     except OSError:
         shutil.copy2(filename, dst)
         return "copy"
+
+
+def _link_all(jobs):
+    """Put each (source file, target folder) of `jobs` into its folder, into a tree that was just emptied: a hard link
+    where possible, else a copy (as `copyfile`), but each folder is made once and no target is looked up first, so
+    that 100,000 entries cost little more than the link calls. Returns the number of copies made."""
+    made, copies = set(), 0
+    for src, folder in jobs:
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        dst = os.path.join(folder, os.path.basename(src))
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+            copies += 1
+    return copies
 
 
 def _rebuild(folders, manifest, params):
@@ -667,8 +686,9 @@ def reorg_train_valid(data_dir, labels, valid_ratio):
     """
     data_dir = Path(data_dir)
     files = list_images(data_dir / "train")
-    ids = {Path(f).stem: f for f in files}
-    unlabelled = [f for f in files if Path(f).stem not in labels]
+    stem = {f: os.path.splitext(f)[0] for f in files}      # Path(f).stem, without a Path object per file
+    ids = {stem[f]: f for f in files}
+    unlabelled = [f for f in files if stem[f] not in labels]
     missing = sorted(set(labels) - set(ids), key=_natural_key)
     if unlabelled or missing:
         msg = []
@@ -679,7 +699,7 @@ def reorg_train_valid(data_dir, labels, valid_ratio):
         if any(Path(k).suffix.lower() in IMAGE_EXTENSIONS for k in list(labels)[:100]):
             msg.append("the label ids look like file names with extensions; ids are file names WITHOUT extension")
         raise ValueError("; ".join(msg) + ". Fix the label file or the folder (a partial unzip?) and run again.")
-    counts = collections.Counter(labels[Path(f).stem] for f in files)
+    counts = collections.Counter(labels[stem[f]] for f in files)
     n_valid_per_label = max(1, math.floor(min(counts.values()) * valid_ratio))
     starved = sorted(label for label, n in counts.items() if n <= n_valid_per_label)
     if starved:
@@ -689,16 +709,16 @@ def reorg_train_valid(data_dir, labels, valid_ratio):
                       stacklevel=2)
     out = data_dir / "train_valid_test"
     params = {"valid_ratio": valid_ratio, "files": hashlib.sha1("\n".join(
-        f"{f},{labels[Path(f).stem]}" for f in files).encode()).hexdigest()}
+        f"{f},{labels[stem[f]]}" for f in files).encode()).hexdigest()}
     folders = [out / "train", out / "valid", out / "train_valid"]
     if _rebuild(folders, out / ".reorg_train_valid.json", params):
-        taken = collections.Counter()
+        taken, jobs, train_dir = collections.Counter(), [], str(data_dir / "train")
         for f in files:
-            label, src = labels[Path(f).stem], str(data_dir / "train" / f)
-            copyfile(src, out / "train_valid" / label)
+            label, src = labels[stem[f]], os.path.join(train_dir, f)
             split = "valid" if taken[label] < n_valid_per_label else "train"
             taken[label] += split == "valid"
-            copyfile(src, out / split / label)
+            jobs += [(src, os.path.join(out, "train_valid", label)), (src, os.path.join(out, split, label))]
+        _link_all(jobs)
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
         (out / ".reorg_train_valid.json").write_text(json.dumps(params))
@@ -713,8 +733,7 @@ def reorg_test(data_dir):
     out = data_dir / "train_valid_test"
     params = {"files": hashlib.sha1("\n".join(files).encode()).hexdigest()}
     if _rebuild([out / "test"], out / ".reorg_test.json", params):
-        for f in files:
-            copyfile(str(data_dir / "test" / f), out / "test" / "unknown")
+        _link_all((os.path.join(data_dir, "test", f), os.path.join(out, "test", "unknown")) for f in files)
         (out / "test" / "unknown").mkdir(parents=True, exist_ok=True)
         (out / ".reorg_test.json").write_text(json.dumps(params))
 
@@ -1048,6 +1067,397 @@ def resnet18_cifar(num_classes=10, in_channels=3):
 
 
 # =====================================================================================================================
+# 5b. Fast data path: decode every image once, then crop, flip and normalise whole batches on the training device
+# =====================================================================================================================
+# d2l's loaders decode and augment each image with PIL on the CPU in every epoch (num_workers=0). With 2 CPU cores
+# (Colab) the GPU then waits on the CPU. Here a folder is decoded ONCE into a uint8 tensor (N, 3, H, W), kept on the
+# device, and each batch is augmented there with different random parameters for every image (torchvision.transforms.v2
+# applied to a batch would use one crop and one flip for the whole batch). `fast_loaders` is the one-flag switch: same
+# split names as `reorganised_loaders`; the ImageFolder path stays the default for teaching.
+
+FAST_CACHE_VERSION = 1
+_FAST_CACHE: dict = {}   # (folder, size tag) -> (fingerprint, CachedImageFolder): decoded sets reused in this process
+
+# Recipes for `fast_loaders` / `augment_batch` / `eval_batch`. size: output side (pixels); cache_size: side the images
+# are decoded to (None: keep the files' size); crop 'resized' = RandomResizedCrop(size, scale, ratio), 'pad' =
+# RandomCrop(size, padding); flip: probability per image; jitter: ColorJitter(brightness, contrast, saturation) or None;
+# eval_crop: the test transform's centre square as a fraction of the shorter side (default 1: the whole image).
+FAST_RECIPES = {
+    # d2l's Kaggle CIFAR-10 transform: Resize(40), RandomResizedCrop(32, scale=(0.64, 1), ratio=(1, 1)), flip. The
+    # Resize(40) does not change the crops: their side is sqrt(U(0.64, 1)) of the image's side either way.
+    "cifar10": dict(size=32, cache_size=None, crop="resized", scale=(0.64, 1.0), ratio=(1.0, 1.0), padding=0, flip=0.5,
+                    jitter=None, mean=CIFAR10_MEAN, std=CIFAR10_STD),
+    # airbench's CIFAR-10 recipe: pad by 4 pixels, crop 32x32 at a random offset, flip
+    "cifar10_pad": dict(size=32, cache_size=None, crop="pad", scale=None, ratio=None, padding=4, flip=0.5,
+                        jitter=None, mean=CIFAR10_MEAN, std=CIFAR10_STD),
+    # d2l's dog / ImageNet transform: RandomResizedCrop(224), flip, ColorJitter(0.4, 0.4, 0.4). Images are decoded
+    # to 256 x 256 (aspect not kept, original sizes remembered) so crops are drawn over the WHOLE original image;
+    # eval_crop 224/256 is the test transform Resize(256) + CenterCrop(224).
+    "imagenet": dict(size=224, cache_size=256, crop="resized", scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), padding=0,
+                     flip=0.5, jitter=(0.4, 0.4, 0.4), eval_crop=224 / 256, mean=IMAGENET_MEAN, std=IMAGENET_STD),
+}
+
+
+def folder_fingerprint(samples):
+    """sha1 over (relative path, byte size, mtime in ns) of every file in `samples` [(path, class index)]: it changes
+    when an image is added, removed, renamed, moved to another class folder or rewritten."""
+    h = hashlib.sha1(f"v{FAST_CACHE_VERSION}".encode())
+    for path, target in samples:
+        st = os.stat(path)
+        h.update(f"{Path(path).parent.name}/{Path(path).name},{target},{st.st_size},{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+class CachedImageFolder(torch.utils.data.Dataset):
+    """A decoded ImageFolder: images (N, 3, H, W) uint8, targets (N,) int64, sizes (N, 2) int64 (each file's own
+    height and width before resizing), and ImageFolder's classes, class_to_idx and samples [(path, class index)] in
+    ImageFolder's order. Item i is (images[i], int target)."""
+
+    def __init__(self, root, images, targets, classes, samples, sizes):
+        self.root, self.images, self.targets, self.sizes = Path(root), images, targets, sizes
+        self.classes, self.class_to_idx = list(classes), {c: i for i, c in enumerate(classes)}
+        self.samples = self.imgs = [(str(p), int(t)) for p, t in samples]
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, i):
+        return self.images[i], int(self.targets[i])
+
+
+def _decode(path, size):
+    """One image file -> ((3, H, W) uint8 array, (height, width) of the file); size None: as is; (H, W): resized to
+    exactly H x W (PIL's antialiased bilinear, aspect not kept)."""
+    from PIL import Image
+    with Image.open(path) as img:
+        img = img.convert("RGB")
+        original = (img.height, img.width)
+        if size is not None and img.size != (size[1], size[0]):
+            img = img.resize((size[1], size[0]), Image.BILINEAR)
+        return np.asarray(img).transpose(2, 0, 1), original
+
+
+def image_folder_cache(folder, size=None, store="disk", memmap=False, workers=None):
+    """Decode the ImageFolder-style `folder` (<folder>/<class>/<image>) once; return a CachedImageFolder.
+
+    size: None (every image must already share one size), an int S or (H, W): every image resized to S x S (H x W)
+    WITHOUT keeping its aspect ratio; its own size is kept in `.sizes`, so that augment_batch / eval_batch draw crops
+    in the original geometry over the whole image (a centre square would lose the sides of every landscape photo).
+    Classes, labels and order are ImageFolder's.
+    store='disk' also writes the decoded set as <parent>/.<folder name>.fastcache/<size>.npy (+ .json) NEXT TO the
+    folder (not inside it: ImageFolder would take the folder for a class) and reuses it across processes; 'memory'
+    keeps it in this process only. Either way the cache is rebuilt when `folder_fingerprint` changes (an image added,
+    removed, renamed or rewritten). memmap=True reads the .npy lazily (sets larger than RAM); otherwise it is loaded
+    into RAM.
+    Decoding runs on `workers` threads (default: one per core; PIL releases the GIL while decoding).
+    Cost: N x 3 x H x W bytes (50,000 CIFAR images: 154 MB; 10,000 dogs at 256: 2 GB).
+    """
+    from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
+    if store not in ("disk", "memory"):
+        raise ValueError(f"store must be 'disk' or 'memory', not {store!r}")
+    folder = Path(folder)
+    size = (size, size) if isinstance(size, int) else size
+    classes, class_to_idx = find_classes(folder)
+    samples = make_dataset(folder, class_to_idx, extensions=IMG_EXTENSIONS)
+    if not samples:
+        raise ValueError(f"no images in the class folders of {folder}")
+    fingerprint = folder_fingerprint(samples)
+    tag = "asis" if size is None else f"{size[0]}x{size[1]}"
+    key = (str(folder.resolve()), tag)
+    if key in _FAST_CACHE and _FAST_CACHE[key][0] == fingerprint:
+        return _FAST_CACHE[key][1]
+    cache_dir = folder.parent / f".{folder.name}.fastcache"
+    npy, meta = cache_dir / f"{tag}.npy", cache_dir / f"{tag}.json"
+    targets = torch.tensor([t for _, t in samples], dtype=torch.int64)
+    images = None
+    if store == "disk" and meta.exists() and npy.exists():
+        try:
+            info = json.loads(meta.read_text())
+            if info.get("fingerprint") == fingerprint:
+                images = torch.from_numpy(np.load(npy, mmap_mode="c" if memmap else None))
+                sizes = torch.tensor(info["sizes"], dtype=torch.int64)
+        except (ValueError, OSError, KeyError):
+            images = None           # a damaged cache is simply rebuilt
+    if images is None:
+        paths = [p for p, _ in samples]
+        first, _ = _decode(paths[0], size)
+        array = np.empty((len(paths), *first.shape), dtype=np.uint8)
+        sizes = torch.empty(len(paths), 2, dtype=torch.int64)
+        from concurrent.futures import ThreadPoolExecutor
+
+        def fill(i):
+            img, (sizes[i, 0], sizes[i, 1]) = _decode(paths[i], size)
+            if img.shape != first.shape:
+                raise ValueError(f"{paths[i]} is {img.shape[2]}x{img.shape[1]}, {paths[0]} is "
+                                 f"{first.shape[2]}x{first.shape[1]}: pass size= to resize them to one size")
+            array[i] = img
+        with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+            list(pool.map(fill, range(len(paths))))
+        images = torch.from_numpy(array)
+        if store == "disk":
+            try:                    # write aside, then rename: a crash never leaves a half-written cache
+                cache_dir.mkdir(exist_ok=True)
+                with open(npy.with_suffix(".tmp"), "wb") as f:
+                    np.save(f, array)
+                os.replace(npy.with_suffix(".tmp"), npy)
+                meta.write_text(json.dumps({"fingerprint": fingerprint, "shape": list(array.shape),
+                                            "classes": classes, "size": tag, "sizes": sizes.tolist()}))
+            except OSError as e:
+                warnings.warn(f"could not write the decode cache in {cache_dir} ({e}); keeping it in memory only",
+                              stacklevel=2)
+    dataset = CachedImageFolder(folder, images, targets, classes, samples, sizes)
+    _FAST_CACHE[key] = (fingerprint, dataset)
+    return dataset
+
+
+def resized_crop_params(n, height, width, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), device=None, trials=10):
+    """Crop boxes for n images at once, drawn as torchvision's RandomResizedCrop.get_params draws one: area fraction
+    ~ U(scale), log aspect ratio ~ U(log ratio), integer sides, up to `trials` draws, else the centre crop.
+    height, width: ints, or (n,) tensors (one size per image). Returns (top, left, h, w): four (n,) float tensors,
+    in pixels of each image."""
+    H = torch.as_tensor(height, dtype=torch.float32, device=device).expand(n)
+    W = torch.as_tensor(width, dtype=torch.float32, device=device).expand(n)
+    target = (H * W)[:, None] * torch.empty(n, trials, device=device).uniform_(*scale)
+    log_r = torch.empty(n, trials, device=device).uniform_(math.log(ratio[0]), math.log(ratio[1]))
+    w = torch.sqrt(target * torch.exp(log_r)).round()
+    h = torch.sqrt(target / torch.exp(log_r)).round()
+    ok = (w > 0) & (w <= W[:, None]) & (h > 0) & (h <= H[:, None])
+    first = ok.float().argmax(dim=1, keepdim=True)         # the first trial that fits, as torchvision takes it
+    w, h = w.gather(1, first).squeeze(1), h.gather(1, first).squeeze(1)
+    # no trial fitted: the whole image, cut to the nearest allowed aspect ratio (torchvision's fallback)
+    in_ratio = W / H
+    fw = torch.where(in_ratio > max(ratio), (H * max(ratio)).round(), W)
+    fh = torch.where(in_ratio < min(ratio), (W / min(ratio)).round(), H)
+    fits = ok.any(dim=1)
+    w, h = torch.where(fits, w, fw), torch.where(fits, h, fh)
+    top = torch.where(fits, (torch.rand(n, device=device) * (H - h + 1)).floor(), ((H - h) / 2).floor())
+    left = torch.where(fits, (torch.rand(n, device=device) * (W - w + 1)).floor(), ((W - w) / 2).floor())
+    return top, left, h, w
+
+
+def crop_resize_batch(images, boxes, size, flip=None, method="auto", float_out=True):
+    """Cut box b out of images[b] and resample it to size x size, every image with its own box and flip.
+
+    images: (B, C, H, W) uint8 or float; boxes: (top, left, h, w) (B,) tensors in pixels; flip: optional (B,) bool
+    mask of images to mirror left-right. Returns (B, C, size, size) float32 in the input's units (0..255 for uint8).
+    method 'grid': ONE bilinear grid_sample over the batch; the grid is an axis-aligned affine map per image, built
+    by broadcasting (cheaper than F.affine_grid); boxes may have fractional pixels; no antialiasing when a box is
+    shrunk (rare in RandomResizedCrop, which mostly enlarges). With align_corners=False a whole-image box at the
+    image's own size returns the image unchanged. method 'resize': torch's vectorised uint8 bilinear resize, image by
+    image (boxes rounded to whole pixels, antialiased like PIL); for outputs of 64 pixels and more it is 2-5x faster
+    than a float grid_sample on a CPU (for 32x32 the per-image calls cost more than they save). 'auto': 'resize'
+    for uint8 images on a CPU with size >= 64, else 'grid'. float_out=False keeps the uint8 result of 'resize' (the
+    next step converts it on the fly).
+    """
+    B, C, H, W = images.shape
+    if method == "auto":
+        method = "resize" if images.device.type == "cpu" and images.dtype == torch.uint8 and size >= 64 else "grid"
+    if method == "resize":
+        out = torch.empty(B, C, size, size, dtype=torch.float32 if float_out else images.dtype)
+        mirror = flip.tolist() if flip is not None else [False] * B
+        for b, (t, l, hh, ww) in enumerate(zip(*(v.round().long().clamp(min=0).tolist() for v in boxes))):
+            t, l = min(t, H - 1), min(l, W - 1)
+            crop = images[b:b + 1, :, t:t + max(1, min(hh, H - t)), l:l + max(1, min(ww, W - l))]
+            resized = nn.functional.interpolate(crop, size=(size, size), mode="bilinear", antialias=True,
+                                                align_corners=False)[0]
+            out[b] = resized.flip(2) if mirror[b] else resized
+        return out
+    top, left, h, w = (t.to(images.device, torch.float32) for t in boxes)
+    pos = (torch.arange(size, device=images.device, dtype=torch.float32) + 0.5) / size      # output pixel centres
+    # sample positions in grid_sample's [-1, 1] coordinates, kept inside the box's outer pixel centres (crop first,
+    # then resize: the box's edge pixels are repeated, never its neighbours blended in)
+    gy = ((2 * top[:, None] + 2 * pos * h[:, None]) / H - 1).clamp(min=((2 * top + 1) / H - 1)[:, None],
+                                                                    max=((2 * (top + h) - 1) / H - 1)[:, None])
+    gx = ((2 * left[:, None] + 2 * pos * w[:, None]) / W - 1).clamp(min=((2 * left + 1) / W - 1)[:, None],
+                                                                     max=((2 * (left + w) - 1) / W - 1)[:, None])
+    if flip is not None:
+        gx = torch.where(flip.to(images.device)[:, None], gx.flip(1), gx)
+    grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), dim=-1)    # (B, size, size, 2)
+    return nn.functional.grid_sample(images.float().contiguous(), grid, mode="bilinear", padding_mode="border",
+                                     align_corners=False)
+
+
+def pad_crop_batch(images, size, padding, flip=None, fill=0):
+    """RandomCrop(size, padding) for a whole batch with one random offset per image, plus an optional flip mask.
+    images: (B, C, H, W), any dtype; the padding is constant `fill` (torchvision's default). Returns (B, C, size, size)
+    in the input dtype; the offsets are the second output: (top, left), two (B,) long tensors."""
+    B, C, H, W = images.shape
+    padded = nn.functional.pad(images, (padding,) * 4, value=fill) if padding else images
+    top = torch.randint(0, padded.shape[2] - size + 1, (B,), device=images.device)
+    left = torch.randint(0, padded.shape[3] - size + 1, (B,), device=images.device)
+    rows = top[:, None] + torch.arange(size, device=images.device)
+    cols = left[:, None] + torch.arange(size, device=images.device)
+    if flip is not None:
+        cols = torch.where(flip.to(images.device)[:, None], cols.flip(1), cols)
+    batch = torch.arange(B, device=images.device)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]             # (B, size, size, C)
+    return out.permute(0, 3, 1, 2), (top, left)
+
+
+def color_jitter_batch(x, brightness=0.4, contrast=0.4, saturation=0.4, mean=None, std=None):
+    """ColorJitter(brightness, contrast, saturation) with its own factors and its own order of the steps for every
+    image, as torchvision draws them (each factor ~ U(max(0, 1 - v), 1 + v)), clamped to 0..255 after every step as
+    torchvision does. x: (B, 3, H, W) in 0..255 units (uint8 or float; not modified) -> float32 in the same units, or
+    normalised as by `normalize_batch` when mean and std are given.
+    Every step blends the image with something: black (brightness), its mean gray (contrast) or each pixel's gray
+    (saturation). One round does one step per image, each image its own, with in-place ops on one float copy (large
+    fresh tensors are slow on a CPU: each new page is faulted in)."""
+    B, C, H, W = x.shape
+    dev = x.device
+    out = x.reshape(B, C, H * W).float()
+    if out.data_ptr() == x.data_ptr():
+        out = out.clone()
+    steps = torch.tensor([k for k, v in enumerate((brightness, contrast, saturation)) if v], device=dev)
+    ranges = torch.tensor([[max(0.0, 1 - v), 1 + v] for v in (brightness, contrast, saturation)], device=dev)
+    factors = ranges[:, 0] + (ranges[:, 1] - ranges[:, 0]) * torch.rand(B, 3, device=dev)
+    order = steps[torch.rand(B, len(steps), device=dev).argsort(dim=1)]   # a random order of the steps per image
+    to_gray = torch.tensor([0.299, 0.587, 0.114], device=dev).expand(B, 1, 3)
+    gray = torch.empty(B, 1, H * W, device=dev)
+    for r in range(len(steps)):
+        step = order[:, r, None, None]
+        f = factors.gather(1, order[:, r:r + 1])[:, :, None]
+        torch.bmm(to_gray, out, out=gray)                                  # each pixel's gray, as it is now
+        # blend towards black (brightness), the mean gray (contrast) or each pixel's gray (saturation):
+        # out = f * out + (1 - f) * target, i.e. lerp(out, target, 1 - f), in place
+        mean_gray = gray.mean(dim=2, keepdim=True)
+        target = gray.mul_(step == 2).add_(mean_gray * (step == 1))       # in place: fresh tensors are slow on a CPU
+        out.lerp_(target, 1 - f).clamp_(0, 255)
+    if mean is not None:
+        scale = 1 / (255 * torch.tensor(std, device=dev, dtype=torch.float32))[None, :, None]
+        out.mul_(scale).sub_(torch.tensor(mean, device=dev, dtype=torch.float32)[None, :, None] * 255 * scale)
+    return out.view(B, C, H, W)
+
+
+def normalize_batch(x, mean, std):
+    """(x / 255 - mean) / std per channel, as ToTensor() + Normalize(mean, std); x (B, 3, H, W) in 0..255 units."""
+    scale = 1 / (torch.tensor(std, device=x.device, dtype=torch.float32).view(1, -1, 1, 1) * 255)
+    shift = -torch.tensor(mean, device=x.device, dtype=torch.float32).view(1, -1, 1, 1) * 255 * scale
+    return torch.addcmul(shift, x, scale)                     # one pass over the batch (uint8 converts on the fly)
+
+
+def _to_cache_pixels(boxes, sizes, H, W):
+    """Boxes drawn in each image's original pixels -> pixels of its H x W cached copy."""
+    if sizes is None:
+        return boxes
+    sy, sx = H / sizes[:, 0].float(), W / sizes[:, 1].float()
+    top, left, h, w = boxes
+    return top * sy, left * sx, h * sy, w * sx
+
+
+def augment_batch(images, size, crop="resized", scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), padding=4, flip=0.5,
+                  jitter=None, mean=IMAGENET_MEAN, std=IMAGENET_STD, sizes=None, **unused):
+    """The training transform of a whole batch, with fresh random parameters for EVERY image.
+
+    images: (B, 3, H, W) uint8 on any device. crop='resized': RandomResizedCrop(size, scale, ratio); 'pad':
+    RandomCrop(size, padding); None: no crop. flip: probability that an image is mirrored. jitter: (brightness,
+    contrast, saturation) as in ColorJitter, or None. Then normalisation. Returns (B, 3, size, size) float32.
+    sizes: (B, 2) original (height, width) of resized images (CachedImageFolder.sizes): crops are then drawn in that
+    geometry, as the PIL transform would draw them on the file. Recipe keys that do not apply here are ignored.
+    """
+    B, _, H, W = images.shape
+    mirror = torch.rand(B, device=images.device) < flip if flip else None
+    if crop == "resized":
+        sizes = sizes.to(images.device) if sizes is not None else None
+        boxes = resized_crop_params(B, sizes[:, 0] if sizes is not None else H, sizes[:, 1] if sizes is not None
+                                    else W, scale, ratio, images.device)
+        x = crop_resize_batch(images, _to_cache_pixels(boxes, sizes, H, W), size, mirror, float_out=False)
+    elif crop == "pad":
+        x = pad_crop_batch(images, size, padding, mirror)[0]
+    elif crop is None:
+        x = torch.where(mirror[:, None, None, None], images.flip(3), images) if mirror is not None else images
+    else:
+        raise ValueError(f"crop must be 'resized', 'pad' or None, not {crop!r}")
+    if jitter:
+        return color_jitter_batch(x, *jitter, mean=mean, std=std)
+    return normalize_batch(x, mean, std)
+
+
+def eval_batch(images, size, mean=IMAGENET_MEAN, std=IMAGENET_STD, eval_crop=1.0, sizes=None, **unused):
+    """The test transform of a batch: Resize(round(size / eval_crop)) + CenterCrop(size), i.e. the centre square of
+    eval_crop x the shorter side, resampled to size x size, then normalisation. images (B, 3, H, W) uint8 ->
+    (B, 3, size, size) float32; sizes: original sizes as in augment_batch. Images that are size x size already (and
+    eval_crop 1) are only normalised, exactly as ToTensor() + Normalize() would do it."""
+    B, _, H, W = images.shape
+    if sizes is None and eval_crop == 1 and H == W == size:
+        return normalize_batch(images, mean, std)
+    hw = sizes.to(images.device).float() if sizes is not None else \
+        torch.tensor([[H, W]], dtype=torch.float32, device=images.device).expand(B, 2)
+    side = hw.min(dim=1).values * eval_crop
+    boxes = ((hw[:, 0] - side) / 2, (hw[:, 1] - side) / 2, side, side)
+    # 'grid': the centre box is rarely whole pixels, and a test transform should not move by rounding
+    return normalize_batch(crop_resize_batch(images, _to_cache_pixels(boxes, sizes, H, W), size, method="grid"),
+                           mean, std)
+
+
+class FastLoader:
+    """airbench-style loader: a whole split sits on `device` as uint8; each batch is gathered and transformed there.
+
+    images (N, 3, H, W) uint8, labels (N,) int64, sizes: optional (N, 2) original sizes (CachedImageFolder.sizes);
+    recipe: a FAST_RECIPES entry (or a dict with its keys).
+    train=True: a new shuffle every epoch, the last partial batch dropped (as d2l's training loaders), augment_batch;
+    train=False: file order, every image, eval_batch. Yields (X (B, 3, size, size) float32, y (B,) int64) on device.
+    on_device=False keeps the images in host memory (pinned for CUDA) and copies each batch over: for sets larger than
+    the device's memory. `dataset` is kept for its classes and samples (e.g. to read test ids).
+    """
+
+    def __init__(self, images, labels, batch_size, recipe, train=True, device=None, shuffle=None, drop_last=None,
+                 dataset=None, sizes=None, on_device=True):
+        self.device = torch.device(device) if device is not None else try_gpu()
+        if on_device:
+            self.images = images.to(self.device)
+        else:
+            self.images = images.pin_memory() if self.device.type == "cuda" else images
+        if self.device.type == "cpu" and train and recipe.get("crop") == "resized" and recipe["size"] >= 64:
+            # torch's uint8 resize (crop_resize_batch on a CPU) is ~1.6x faster on channels-last images
+            self.images = self.images.contiguous(memory_format=torch.channels_last)
+        self.sizes = sizes.to(self.device) if sizes is not None else None
+        self.labels = torch.as_tensor(labels, dtype=torch.int64).to(self.device)
+        self.batch_size, self.recipe, self.train, self.dataset = batch_size, dict(recipe), train, dataset
+        self.shuffle = train if shuffle is None else shuffle
+        self.drop_last = (train and len(self.labels) > batch_size) if drop_last is None else drop_last
+
+    def __len__(self):
+        n = len(self.labels)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.labels)
+        order = torch.randperm(n, device=self.device) if self.shuffle else torch.arange(n, device=self.device)
+        for k in range(len(self)):
+            idx = order[k * self.batch_size:(k + 1) * self.batch_size]
+            images = self.images[idx.to(self.images.device)].to(self.device, non_blocking=True)
+            sizes = self.sizes[idx] if self.sizes is not None else None
+            transform = augment_batch if self.train else eval_batch
+            X = transform(images, **{**self.recipe, "sizes": sizes})
+            yield X, self.labels[idx]
+
+
+def fast_loaders(data_dir, batch_size, recipe="cifar10", device=None, folder="train_valid_test", store="disk",
+                 on_device=True, **overrides):
+    """The fast counterpart of `reorganised_loaders`: (datasets, loaders) keyed by the same splits (train, valid,
+    train_valid, test), from <data_dir>/<folder>/<split>, with FastLoaders on `device` (default: try_gpu()).
+
+    recipe: a FAST_RECIPES name or dict; overrides replace its keys (e.g. scale=(0.5, 1)). Each split is decoded once
+    (image_folder_cache, at recipe['cache_size']) and stored next to it (store='disk'), so later runs start fast.
+    Switch in a notebook: `datasets, loaders = helpers.fast_loaders(data_dir, batch_size) if FAST_DATA else
+    helpers.reorganised_loaders(data_dir, train_tf, test_tf, batch_size)`.
+    Memory: every split is held as uint8 on the device (N x 3 x H x W bytes each; train_valid repeats train + valid);
+    on_device=False keeps them in host memory and copies batch by batch.
+    """
+    recipe = {**(FAST_RECIPES[recipe] if isinstance(recipe, str) else recipe), **overrides}
+    root = Path(data_dir) / folder
+    datasets, loaders = {}, {}
+    for split in ("train", "valid", "train_valid", "test"):
+        if not (root / split).exists():
+            continue
+        datasets[split] = ds = image_folder_cache(root / split, recipe.get("cache_size"), store=store)
+        loaders[split] = FastLoader(ds.images, ds.targets, batch_size, recipe, train=split in ("train", "train_valid"),
+                                    device=device, dataset=ds, sizes=ds.sizes if recipe.get("cache_size") else None,
+                                    on_device=on_device)
+    return datasets, loaders
+
+
+# =====================================================================================================================
 # 6. Training: d2l's train_batch_ch13 / train_ch13, with checkpoints, AMP, channels_last and a live plot
 # =====================================================================================================================
 
@@ -1355,7 +1765,7 @@ def predict(net, data_iter, device=None, tta_flip=False, return_labels=False):
     """Class probabilities (N, num_classes), float32 on the CPU, for every image of data_iter, in eval mode.
 
     tta_flip=True averages the softmax of each image and of its horizontal mirror (test-time augmentation).
-    With return_labels=True also returns the (N,) labels the loader yielded. The net's mode is restored.
+    With return_labels=True also returns the (N,) labels the loader yielded (on the CPU). The net's mode is restored.
     """
     device = device or next(iter(net.parameters())).device
     was_training = net.training
@@ -1368,7 +1778,7 @@ def predict(net, data_iter, device=None, tta_flip=False, return_labels=False):
             if tta_flip:
                 p = (p + torch.softmax(net(torch.flip(X, dims=[3])).float(), dim=1)) / 2
             probs.append(p.cpu())
-            labels.append(y)
+            labels.append(y.cpu() if torch.is_tensor(y) else y)     # a FastLoader yields labels on the device
     net.train(was_training)
     probs = torch.cat(probs) if probs else torch.empty(0)
     return (probs, torch.cat(labels)) if return_labels else probs

@@ -1,0 +1,569 @@
+"""benchmarks/bench.py: the fast data path (helpers section 5b) against d2l's pipeline, measured in ONE process.
+
+    make bench                                        # or: python benchmarks/bench.py [--quick] [--device cuda]
+
+Everything runs on the same stand-in data and the same model; the variants of each measurement are A/B interleaved
+(their order alternates from one repetition to the next) and repeated, and the table shows medians:
+
+    (a) loader alone, images/s: d2l's ImageFolder + PIL transforms (num_workers=0, as in the book) vs the decoded
+        cache with batched per-sample augmentation on the device; 32x32 PNGs (d2l's CIFAR-10 transform) and 224x224
+        crops from JPEGs of 200-500 pixels (d2l's dog transform, ColorJitter included)
+    (b) a full training epoch, data loading included, images/s: d2l.train_ch13 (the real d2l package) vs
+        helpers.train_ch13 with ImageFolder loaders (the standard path) vs helpers.train_ch13 with fast_loaders
+    (c) the model alone on batches already on the device (the ceiling (b) can approach), through helpers.train_ch13
+    (d) reorganising a 50,000-image Kaggle-layout folder: seconds and bytes written, helpers (hard links) vs
+        d2l.reorg_train_valid + d2l.reorg_test (copies)
+    (e) dogs: seconds per epoch of a head on a frozen ResNet-34 computed live vs on cached features, and the
+        validation log loss of both
+
+Model in (b)/(c): d2l's CIFAR ResNet-18 (d2l.resnet18(10, 3)), SGD with momentum, batch as the preset says. On a
+GPU (--device cuda) helpers' variants also run with AMP + channels_last on. Results go to outputs/bench.json (one
+object per measurement, medians with units, `ratio_vs_d2l` where d2l has a counterpart) and to the printed table.
+All data are synthetic stand-ins (helpers.make_standin): the timings are real, the accuracies/losses are not results
+about any real dataset. Timings depend on the machine and on whatever else runs on it: the JSON records the load
+average before and after.
+"""
+import argparse
+import contextlib
+import copy
+import io
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("MPLBACKEND", "Agg")          # d2l's Animator draws figures; nothing is shown
+
+import numpy as np                                  # noqa: E402
+import torch                                        # noqa: E402
+import torchvision                                  # noqa: E402
+from torch import nn                                # noqa: E402
+from torchvision import transforms as T             # noqa: E402
+
+import helpers                                      # noqa: E402
+
+warnings.filterwarnings("ignore", module="d2l")     # d2l 1.0.3 warns about its own tensor-to-float conversions
+with contextlib.redirect_stdout(io.StringIO()):
+    from d2l import torch as d2l                    # noqa: E402
+
+# =====================================================================================================================
+# Presets: sizes chosen so that the CPU preset fits in 10 minutes on 2 cores (a CIFAR ResNet-18 trains at ~100-200
+# img/s there) and the GPU preset gives the GPU enough work per epoch to be measured.
+# =====================================================================================================================
+
+PRESETS = {   # reps: repetitions of (a); train_reps: of (b)/(c) (plus one warm-up each); d2l needs >= 5 batches
+    "quick": dict(reps=2, cifar_n=400, dog_n=120, loader_batch=128, loader_min_s=0.2,
+                  train_batch=32, train_batches=5, train_reps=2, amp=[False], reorg_n=5000, reorg_test_n=100,
+                  reorg_reps=1, dogs_image=48, dogs_epochs=3, dogs_batch=32),
+    "cpu": dict(reps=5, cifar_n=1000, dog_n=600, loader_batch=128, loader_min_s=0.5,
+                train_batch=32, train_batches=6, train_reps=3, amp=[False], reorg_n=50000, reorg_test_n=1000,
+                reorg_reps=3, dogs_image=64, dogs_epochs=5, dogs_batch=32),
+    "cuda": dict(reps=5, cifar_n=10000, dog_n=1000, loader_batch=128, loader_min_s=1.0,
+                 train_batch=128, train_batches=60, train_reps=5, amp=[False, True], reorg_n=50000,
+                 reorg_test_n=1000, reorg_reps=3, dogs_image=224, dogs_epochs=6, dogs_batch=64),
+}
+DOG_CLASSES = 12                      # the dog stand-in uses 12 breeds so that a head learns something in a few epochs
+BENCH_DATA = "bench"                  # stand-ins are built once under <data dir>/bench/ and reused by later runs
+
+# d2l's transforms, as the book writes them (Kaggle CIFAR-10 and dog-breed chapters)
+D2L_CIFAR_TRAIN = T.Compose([T.Resize(40), T.RandomResizedCrop(32, scale=(0.64, 1.0), ratio=(1.0, 1.0)),
+                             T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(helpers.CIFAR10_MEAN,
+                                                                                 helpers.CIFAR10_STD)])
+D2L_DOG_TRAIN = T.Compose([T.RandomResizedCrop(224, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)),
+                           T.RandomHorizontalFlip(), T.ColorJitter(0.4, 0.4, 0.4), T.ToTensor(),
+                           T.Normalize(helpers.IMAGENET_MEAN, helpers.IMAGENET_STD)])
+
+
+# =====================================================================================================================
+# Measurement tools
+# =====================================================================================================================
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn, device):
+    """Wall seconds of fn(), with the device's queued work finished on both sides."""
+    sync(device)
+    t0 = time.perf_counter()
+    out = fn()
+    sync(device)
+    return time.perf_counter() - t0, out
+
+
+def interleaved(variants, reps, warmup=True):
+    """Run every variant `reps` times, alternating their order each repetition (A B C, C B A, ...) so that a slow
+    patch of the machine hits all variants alike. variants: {name: fn() -> a number}. Returns {name: [numbers]}."""
+    names = list(variants)
+    if warmup:                        # first calls pay for allocator growth, kernel selection, worker start-up
+        for name in names:
+            variants[name]()
+    runs = {name: [] for name in names}
+    for r in range(reps):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            runs[name].append(variants[name]())
+    return runs
+
+
+def stat(values, unit):
+    return {"median": statistics.median(values), "unit": unit, "runs": [round(v, 6) for v in values]}
+
+
+def standin(name, **kwargs):
+    """A stand-in of `name` under <data dir>/bench/, built once for these arguments and reused afterwards."""
+    tag = "-".join(f"{k}{v}" for k, v in sorted(kwargs.items())).replace(" ", "").replace(",", "_")
+    parent = helpers.data_dir_root() / BENCH_DATA / f"{name}-{tag}"
+    folder = parent / helpers.EXTRACTED_FOLDER[name]
+    if not (folder / helpers.STANDIN_MARKER).exists():
+        tmp = parent.with_name(parent.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        helpers.make_standin(name, tmp, **kwargs)
+        shutil.rmtree(parent, ignore_errors=True)
+        os.replace(tmp, parent)
+    return folder
+
+
+def cifar_resnet18():
+    net = d2l.resnet18(10, 3)
+    net(torch.zeros(2, 3, 32, 32))      # d2l's blocks use lazy layers: one call gives them their shapes
+    return net
+
+
+# =====================================================================================================================
+# (a) The loader alone
+# =====================================================================================================================
+
+def loader_rate(loader, device, n_images, min_s):
+    """Images per second over whole epochs of `loader`, for at least min_s seconds (at least one epoch)."""
+    done, t0 = 0, time.perf_counter()
+    assert len(loader) > 0, "the loader yields no batch: fewer images than one batch"
+    while True:
+        for X, _ in loader:
+            done += len(X)
+        sync(device)
+        elapsed = time.perf_counter() - t0
+        if elapsed >= min_s:
+            return done / elapsed
+
+
+def bench_loaders(cfg, device, cifar_tree, dog_tree):
+    out = {}
+    cases = [("png32", cifar_tree / "train", D2L_CIFAR_TRAIN, "cifar10"),
+             ("jpeg224", dog_tree / "train", D2L_DOG_TRAIN, "imagenet")]
+    for key, folder, d2l_tf, recipe_name in cases:
+        recipe = helpers.FAST_RECIPES[recipe_name]
+        helpers._FAST_CACHE.clear()
+        decode_s, ds = timed(lambda: helpers.image_folder_cache(folder, recipe["cache_size"], store="memory"),
+                             torch.device("cpu"))
+        n = len(ds)
+        batch = min(cfg["loader_batch"], n // 2)          # at least two full batches per epoch
+        d2l_loader = torch.utils.data.DataLoader(torchvision.datasets.ImageFolder(folder, transform=d2l_tf),
+                                                 batch, shuffle=True, drop_last=True)
+        fast = helpers.FastLoader(ds.images, ds.targets, batch, recipe, device=device,
+                                  sizes=ds.sizes if recipe["cache_size"] else None)
+        runs = interleaved({"d2l": lambda: loader_rate(d2l_loader, device, n, 0),
+                            "fast": lambda: loader_rate(fast, device, n, cfg["loader_min_s"])}, cfg["reps"])
+        d2l_med, fast_med = statistics.median(runs["d2l"]), statistics.median(runs["fast"])
+        out[key] = {"images": n, "batch": batch, "image_side": recipe["size"],
+                    "d2l_imagefolder": stat(runs["d2l"], "img/s"), "fast": stat(runs["fast"], "img/s"),
+                    "decode_once_s": {"median": decode_s, "unit": "s", "runs": [round(decode_s, 4)],
+                                      "note": f"one-off decode of {n} files ({os.cpu_count()} threads)"},
+                    "ratio_vs_d2l": fast_med / d2l_med}
+        print(f"  (a) {key}: d2l {d2l_med:,.0f} img/s, fast {fast_med:,.0f} img/s  (x{fast_med / d2l_med:.1f}); "
+              f"decode once: {decode_s:.2f} s for {n} images")
+    return out
+
+
+# =====================================================================================================================
+# (b) a training epoch with data loading, and (c) the model alone
+# =====================================================================================================================
+
+def bench_training(cfg, device, cifar_tree):
+    B, nb = cfg["train_batch"], cfg["train_batches"]
+    folder = cifar_tree / "train"
+    helpers._FAST_CACHE.clear()
+    ds = helpers.image_folder_cache(folder, store="memory")
+    idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:B * nb].sort().values.tolist()
+    n = len(idx)
+    # the standard path: ImageFolder + d2l's transforms; d2l's loader has no workers (the book's), helpers' loader
+    # the workers and pinned memory that helpers.reorganised_loaders sets up
+    image_folder = torch.utils.data.Subset(torchvision.datasets.ImageFolder(folder, transform=D2L_CIFAR_TRAIN), idx)
+    d2l_loader = torch.utils.data.DataLoader(image_folder, B, shuffle=True, drop_last=True)
+    workers = helpers.default_num_workers()
+    std_loader = torch.utils.data.DataLoader(image_folder, B, shuffle=True, drop_last=True, num_workers=workers,
+                                             persistent_workers=workers > 0, pin_memory=device.type == "cuda")
+    fast_loader = helpers.FastLoader(ds.images[idx], ds.targets[idx], B, helpers.FAST_RECIPES["cifar10"],
+                                     device=device)
+    # the ceiling: the same batches, augmented once in advance, already on the device
+    on_device = [(X.clone(), y.clone()) for X, y in fast_loader]
+    test_iter = [(X[:8].clone(), y[:8].clone()) for X, y in on_device[:1]]   # the same tiny test pass for everyone
+
+    torch.manual_seed(0)
+    template = cifar_resnet18()
+    loss = nn.CrossEntropyLoss(reduction="none")
+    devices = [device]                   # explicit: d2l.try_all_gpus() returns [] on a CPU-only machine
+
+    def fresh():
+        net = copy.deepcopy(template)
+        return net, torch.optim.SGD(net.parameters(), lr=2e-4, momentum=0.9, weight_decay=5e-4)
+
+    d2l_reported = []
+
+    def run_d2l():
+        net, trainer = fresh()
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):           # d2l's Animator prints a figure repr per update
+            seconds, _ = timed(lambda: d2l.train_ch13(net, d2l_loader, test_iter, loss, trainer, 1, devices), device)
+        d2l_reported.append(float(re.findall(r"([\d.]+) examples/sec", buf.getvalue())[-1]))
+        return n / seconds
+
+    def run_helpers(loader, amp):
+        def run():
+            net, trainer = fresh()
+            with contextlib.redirect_stdout(io.StringIO()):
+                seconds, _ = timed(lambda: helpers.train_ch13(net, loader, test_iter, loss, trainer, 1, devices,
+                                                              amp=amp, channels_last=amp, plot=False), device)
+            return n / seconds
+        return run
+
+    variants = {"d2l_train_ch13": run_d2l,
+                "d2l_loader_alone": lambda: loader_rate(d2l_loader, device, n, 0)}   # d2l's loading time per epoch
+    for amp in cfg["amp"]:
+        suffix = "_amp_cl" if amp else ""
+        variants[f"helpers_standard{suffix}"] = run_helpers(std_loader, amp)
+        variants[f"helpers_fast{suffix}"] = run_helpers(fast_loader, amp)
+        variants[f"model_alone{suffix}"] = run_helpers(on_device, amp)
+    runs = interleaved(variants, cfg["train_reps"])
+    d2l_reported = d2l_reported[1:]                      # drop the warm-up call
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    b = {"images_per_epoch": n, "batch": B, "model": "d2l.resnet18(10, 3), SGD momentum 0.9",
+         "note": "wall time of train_ch13(num_epochs=1) incl. data loading, one 8-image test pass and, for d2l, "
+                 "its Animator redraws",
+         "d2l_train_ch13": stat(runs["d2l_train_ch13"], "img/s"),
+         "d2l_self_reported": dict(stat(d2l_reported, "img/s"),
+                                   note="d2l's own examples/sec: its timer leaves data loading and plotting out")}
+    c = {"images_per_epoch": n, "batch": B, "note": "helpers.train_ch13 over pre-made batches already on the device"}
+    for amp in cfg["amp"]:
+        suffix = "_amp_cl" if amp else ""
+        ceiling = med[f"model_alone{suffix}"]
+        for name in ("helpers_standard", "helpers_fast"):
+            b[name + suffix] = dict(stat(runs[name + suffix], "img/s"), ratio_vs_d2l=med[name + suffix] /
+                                    med["d2l_train_ch13"], fraction_of_ceiling=med[name + suffix] / ceiling)
+        c["model_alone" + suffix] = stat(runs["model_alone" + suffix], "img/s")
+    ceiling = med["model_alone"]
+    b["ratio_vs_d2l"] = med["helpers_fast"] / med["d2l_train_ch13"]
+    b["d2l_fraction_of_ceiling"] = med["d2l_train_ch13"] / ceiling
+    b["d2l_share_lost_vs_ceiling"] = 1 - med["d2l_train_ch13"] / ceiling
+    b["d2l_loader_alone"] = dict(stat(runs["d2l_loader_alone"], "img/s"), note="d2l's loader on the same images, "
+                                 "no training: its epoch spends images / this many seconds loading")
+    b["d2l_share_spent_loading"] = med["d2l_train_ch13"] / med["d2l_loader_alone"]
+    b["fast_fraction_of_ceiling"] = med["helpers_fast"] / ceiling
+    c["d2l_fraction_of_ceiling"] = b["d2l_fraction_of_ceiling"]
+    for k in ("d2l_train_ch13", "helpers_standard", "helpers_fast"):
+        print(f"  (b) {k:<18} {med[k]:8.1f} img/s  ({med[k] / ceiling:.0%} of the model alone)")
+    print(f"  (c) model alone        {ceiling:8.1f} img/s")
+    return b, c
+
+
+# =====================================================================================================================
+# (d) Reorganisation: seconds and bytes
+# =====================================================================================================================
+
+def kaggle_layout(n_train, n_test):
+    """A Kaggle CIFAR-10 layout (train/<id>.png, test/<id>.png, trainLabels.csv) of n_train + n_test real 32x32
+    PNGs (500 distinct stand-in images, repeated), built once under <data dir>/bench/."""
+    folder = helpers.data_dir_root() / BENCH_DATA / f"kaggle_layout-{n_train}-{n_test}"
+    if (folder / "trainLabels.csv").exists():
+        return folder
+    from PIL import Image
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "train").mkdir(parents=True)
+    (tmp / "test").mkdir()
+    rng = np.random.default_rng(0)
+    blobs, labels = [], []
+    for k in range(500):
+        buf = io.BytesIO()
+        Image.fromarray(helpers.synthetic_image(rng, k % 10, 10, 32, 32)).save(buf, format="PNG")
+        blobs.append(buf.getvalue())
+    for i in range(1, n_train + 1):
+        (tmp / "train" / f"{i}.png").write_bytes(blobs[i % 500])
+        labels.append((i, helpers.CIFAR10_CLASSES[(i % 500) % 10]))
+    for i in range(1, n_test + 1):
+        (tmp / "test" / f"{i}.png").write_bytes(blobs[(7 * i) % 500])
+    with open(tmp / "trainLabels.csv", "w") as f:
+        f.write("id,label\n" + "".join(f"{i},{label}\n" for i, label in labels))
+    (tmp / helpers.STANDIN_MARKER).write_text("STAND-IN DATA for benchmarks/bench.py (reorganisation timing).\n")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+    return folder
+
+
+def bytes_written(tree, old_inodes):
+    """Disk blocks (bytes) of the files and folders under `tree` that did not exist before: a hard link to an
+    existing file adds nothing, a copy adds its blocks; each inode is counted once."""
+    seen, payload, dirs, files = set(), 0, 0, 0
+    for root, dirnames, filenames in os.walk(tree):
+        dirs += os.stat(root).st_blocks * 512
+        for name in filenames:
+            st = os.stat(os.path.join(root, name))
+            files += 1
+            if st.st_ino not in old_inodes and st.st_ino not in seen:
+                seen.add(st.st_ino)
+                payload += st.st_blocks * 512
+    return payload, dirs, files
+
+
+def bench_reorg(cfg):
+    folder = kaggle_layout(cfg["reorg_n"], cfg["reorg_test_n"])
+    out_tree = folder / "train_valid_test"
+    old = {os.stat(p).st_ino for sub in ("train", "test") for p in (folder / sub).iterdir()}
+    source_bytes = sum(os.stat(p).st_blocks * 512 for sub in ("train", "test") for p in (folder / sub).iterdir())
+    sizes, synced = {}, {"d2l": [], "helpers": []}
+
+    def run(name, fn):
+        def go():
+            shutil.rmtree(out_tree, ignore_errors=True)
+            os.sync()
+            t0 = time.perf_counter()
+            fn()
+            seconds = time.perf_counter() - t0
+            os.sync()                     # until the copies' data is on the disk (reported apart: it is noisier)
+            synced[name].append(time.perf_counter() - t0)
+            sizes[name] = bytes_written(out_tree, old)
+            return seconds
+        return go
+
+    def ours():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            helpers.reorg_kaggle_data(folder, "trainLabels.csv", 0.1)
+
+    def theirs():
+        labels = d2l.read_csv_labels(str(folder / "trainLabels.csv"))
+        d2l.reorg_train_valid(str(folder), labels, 0.1)
+        d2l.reorg_test(str(folder))
+
+    runs = interleaved({"d2l": run("d2l", theirs), "helpers": run("helpers", ours)}, cfg["reorg_reps"],
+                       warmup=False)
+    shutil.rmtree(out_tree, ignore_errors=True)
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    res = {"images": cfg["reorg_n"] + cfg["reorg_test_n"], "train_images": cfg["reorg_n"],
+           "test_images": cfg["reorg_test_n"], "source_bytes_on_disk": source_bytes,
+           "note": "seconds until the call returns; *_with_sync_seconds also wait for os.sync() (the write-back "
+                   "of copied data, and of anything else written on the machine meanwhile); bytes = disk blocks of "
+                   "new inodes (payload) and of the new folders",
+           "d2l_seconds": stat(runs["d2l"], "s"), "helpers_seconds": stat(runs["helpers"], "s"),
+           "d2l_with_sync_seconds": stat(synced["d2l"], "s"), "helpers_with_sync_seconds": stat(synced["helpers"], "s")}
+    for name in ("d2l", "helpers"):
+        payload, dirs, files = sizes[name]
+        res[f"{name}_payload_bytes"] = {"median": payload, "unit": "bytes"}
+        res[f"{name}_folder_bytes"] = {"median": dirs, "unit": "bytes"}
+        res[f"{name}_files_created"] = files
+    res["ratio_vs_d2l"] = med["d2l"] / med["helpers"]
+    res["ratio_definition"] = "d2l seconds / helpers seconds (speed-up), without the sync"
+    res["ratio_vs_d2l_with_sync"] = statistics.median(synced["d2l"]) / statistics.median(synced["helpers"])
+    res["bytes_ratio_vs_d2l"] = (sizes["d2l"][0] + sizes["d2l"][1]) / max(1, sizes["helpers"][0] + sizes["helpers"][1])
+    print(f"  (d) reorganise {res['images']:,} images: d2l {med['d2l']:.2f} s, {sizes['d2l'][0] / 1e6:.0f} MB payload; "
+          f"helpers {med['helpers']:.2f} s, {sizes['helpers'][0] / 1e6:.1f} MB payload "
+          f"(+ folders: {sizes['helpers'][1] / 1e6:.1f} MB)")
+    return res
+
+
+# =====================================================================================================================
+# (e) Dogs: a head on a frozen ResNet-34, backbone computed live in every epoch vs cached features
+# =====================================================================================================================
+
+def bench_dogs(cfg, device, dog_tree):
+    side = cfg["dogs_image"]
+    recipe = dict(helpers.FAST_RECIPES["imagenet"], size=side, cache_size=round(side * 256 / 224),
+                  eval_crop=224 / 256)
+    helpers._FAST_CACHE.clear()
+    train = helpers.image_folder_cache(dog_tree / "train", recipe["cache_size"], store="memory")
+    valid = helpers.image_folder_cache(dog_tree / "valid", recipe["cache_size"], store="memory")
+    num_classes = len(train.classes)
+    torch.manual_seed(0)
+    # random weights (nothing is downloaded here); frozen and in eval mode (d2l leaves BatchNorm in train mode)
+    backbone = torchvision.models.resnet34(weights=None)
+    backbone.fc = nn.Identity()
+    backbone = backbone.to(device).eval().requires_grad_(False)
+    loader = helpers.FastLoader(train.images, train.targets, cfg["dogs_batch"], recipe, device=device,
+                                sizes=train.sizes)
+
+    def features(images, sizes):
+        with torch.no_grad():
+            return torch.cat([backbone(helpers.eval_batch(images[i:i + 256].to(device), **recipe,
+                                                          sizes=sizes[i:i + 256])) for i in range(0, len(images), 256)])
+
+    extract_s, feats = timed(lambda: features(train.images, train.sizes), device)
+    valid_feats = features(valid.images, valid.sizes)
+    # the features of a random backbone have an arbitrary scale: standardise them with the training statistics
+    mu, sd = feats.mean(0), feats.std(0) + 1e-6
+    targets = train.targets.to(device)
+    cached_batches = lambda: ((feats[idx], targets[idx]) for idx in   # noqa: E731
+                              torch.randperm(len(feats), device=device).split(cfg["dogs_batch"]))
+    torch.manual_seed(1)
+    template = nn.Sequential(nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, num_classes)).to(device)
+    heads = {name: copy.deepcopy(template) for name in ("live", "cached")}
+    opts = {name: torch.optim.Adam(h.parameters(), lr=1e-3) for name, h in heads.items()}
+    loss = nn.CrossEntropyLoss()
+
+    def step(name, f, y):
+        opts[name].zero_grad(set_to_none=True)
+        loss(heads[name]((f - mu) / sd), y).backward()
+        opts[name].step()
+
+    def live_epoch():
+        for X, y in loader:
+            with torch.no_grad():
+                f = backbone(X)
+            step("live", f, y)
+
+    def cached_epoch():
+        for f, y in cached_batches():
+            step("cached", f, y)
+
+    epoch_s = {"live": [], "cached": []}
+    for e in range(cfg["dogs_epochs"]):
+        for name in (("live", "cached") if e % 2 == 0 else ("cached", "live")):
+            epoch_s[name].append(timed(live_epoch if name == "live" else cached_epoch, device)[0])
+    log_loss = {}
+    for name, head in heads.items():
+        with torch.no_grad():
+            probs = torch.softmax(head((valid_feats - mu) / sd), dim=1).cpu()
+        log_loss[name] = helpers.multiclass_log_loss(probs.numpy(), valid.targets.numpy())
+    med = {k: statistics.median(v) for k, v in epoch_s.items()}
+    res = {"train_images": len(train), "valid_images": len(valid), "classes": num_classes, "image_side": side,
+           "epochs": cfg["dogs_epochs"], "backbone": "torchvision resnet34, RANDOM weights, frozen, eval mode",
+           "head": f"Linear(512, 256), ReLU, Linear(256, {num_classes}); Adam 1e-3 on standardised features",
+           "live_augmentation": "RandomResizedCrop + flip + ColorJitter (batched, on the device)",
+           "cached_features": "one centre crop per image (no augmentation)",
+           "live_epoch_s": stat(epoch_s["live"], "s"), "cached_epoch_s": stat(epoch_s["cached"], "s"),
+           "feature_extraction_s": {"median": extract_s, "unit": "s", "note": "one-off, for the training images"},
+           "live_valid_log_loss": log_loss["live"], "cached_valid_log_loss": log_loss["cached"],
+           "chance_log_loss": float(np.log(num_classes)),
+           "log_loss_rel_diff": log_loss["cached"] / log_loss["live"] - 1,
+           "ratio_vs_d2l": med["live"] / med["cached"],
+           "ratio_definition": "live seconds per epoch (d2l's way) / cached seconds per epoch"}
+    print(f"  (e) dogs at {side}px: live {med['live']:.3f} s/epoch, cached {med['cached']:.4f} s/epoch "
+          f"(x{res['ratio_vs_d2l']:.0f}); extraction once {extract_s:.2f} s; valid log loss live "
+          f"{log_loss['live']:.3f}, cached {log_loss['cached']:.3f} (chance {np.log(num_classes):.3f})")
+    return res
+
+
+# =====================================================================================================================
+# Report
+# =====================================================================================================================
+
+def table(results):
+    rows = []
+    a = results["a_loader"]
+    for key, label in (("png32", "(a) loader, 32x32 PNG"), ("jpeg224", "(a) loader, 224 crops from JPEG")):
+        r = a[key]
+        rows.append((label, r["d2l_imagefolder"]["median"], r["fast"]["median"], "img/s", r["ratio_vs_d2l"]))
+    b, c = results["b_epoch"], results["c_model_alone"]
+    d2l_b = b["d2l_train_ch13"]["median"]
+    for key in [k for k in b if k.startswith("helpers_")]:
+        rows.append((f"(b) epoch, {key}", d2l_b, b[key]["median"], "img/s", b[key]["ratio_vs_d2l"]))
+    for key in [k for k in c if k.startswith("model_alone")]:
+        rows.append((f"(c) {key} (ceiling)", None, c[key]["median"], "img/s", None))
+    d = results["d_reorg"]
+    rows.append((f"(d) reorganise {d['images']:,} images", d["d2l_seconds"]["median"], d["helpers_seconds"]["median"],
+                 "s", d["ratio_vs_d2l"]))
+    rows.append(("(d) bytes written (payload + folders)", d["d2l_payload_bytes"]["median"] +
+                 d["d2l_folder_bytes"]["median"], d["helpers_payload_bytes"]["median"] +
+                 d["helpers_folder_bytes"]["median"], "bytes", d["bytes_ratio_vs_d2l"]))
+    e = results["e_dogs"]
+    rows.append(("(e) dogs: s/epoch, live vs cached", e["live_epoch_s"]["median"], e["cached_epoch_s"]["median"], "s",
+                 e["ratio_vs_d2l"]))
+    rows.append(("(e) dogs: valid log loss", e["live_valid_log_loss"], e["cached_valid_log_loss"], "", None))
+    fmt = lambda v: "" if v is None else f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"   # noqa: E731
+    lines = [f"{'measurement':<44} {'d2l / live':>14} {'ours':>14}  {'unit':<6} {'ratio vs d2l':>12}"]
+    for label, theirs, ours, unit, ratio in rows:
+        lines.append(f"{label:<44} {fmt(theirs):>14} {fmt(ours):>14}  {unit:<6} "
+                     f"{'' if ratio is None else f'x{ratio:.2f}':>12}")
+    lines.append(f"(b) d2l reaches {b['d2l_fraction_of_ceiling']:.0%} of the model-alone ceiling (it loses "
+                 f"{b['d2l_share_lost_vs_ceiling']:.0%} to loading, plotting and its test pass; loading alone takes "
+                 f"{b['d2l_share_spent_loading']:.0%} of its epoch); the fast path {b['fast_fraction_of_ceiling']:.0%}."
+                 f" d2l's own figure, which leaves loading out: {b['d2l_self_reported']['median']:.1f} img/s.")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda or cuda:N")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: small data, 2 repetitions (~1 minute)")
+    parser.add_argument("--out", default=None, help="JSON path (default: <outputs>/bench.json)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice, one per core). On a machine shared with "
+                             "other jobs, 1 avoids the stalls of multi-threaded kernels waiting for a busy core")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = helpers.try_gpu() if args.device == "auto" else torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda asked for, but torch sees no CUDA device")
+    preset = "quick" if args.quick else "cuda" if device.type == "cuda" else "cpu"
+    cfg = PRESETS[preset]
+    if device.type == "cuda" and args.quick:
+        cfg = dict(cfg, amp=[False, True])
+    helpers.seed_everything(0)
+    load_before = os.getloadavg()
+    t_start = time.perf_counter()
+    print(f"benchmark preset '{preset}' on {device}; torch {torch.__version__}, {os.cpu_count()} CPU cores, "
+          f"{torch.get_num_threads()} torch threads; load average {load_before[0]:.2f}")
+    print("STAND-IN DATA: synthetic images (helpers.make_standin); timings are real, losses/accuracies are not "
+          "results about any real dataset.")
+
+    with contextlib.redirect_stdout(io.StringIO()):     # reorganisation prints nothing; stand-ins are quiet too
+        cifar = standin("cifar10_tiny", n_train=cfg["cifar_n"], n_test=5)
+        dogs = standin("dog_tiny", n_train=cfg["dog_n"], n_test=2, num_classes=DOG_CLASSES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        helpers.reorg_kaggle_data(cifar, "trainLabels.csv", 0.1)
+        helpers.reorg_kaggle_data(dogs, "labels.csv", 0.1)
+    results = {"meta": {"preset": preset, "config": cfg, "device": str(device),
+                        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else
+                        platform.processor() or platform.machine(),
+                        "torch": torch.__version__, "torchvision": torchvision.__version__, "d2l": "1.0.3",
+                        "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                        "python": platform.python_version(), "data": "STAND-IN (synthetic) data",
+                        "started": time.strftime("%Y-%m-%d %H:%M:%S"), "load_average_before": load_before}}
+    sections = results["meta"]["section_s"] = {}
+    t0 = time.perf_counter()
+    results["a_loader"] = bench_loaders(cfg, device, cifar / "train_valid_test", dogs / "train_valid_test")
+    sections["a"], t0 = time.perf_counter() - t0, time.perf_counter()
+    results["b_epoch"], results["c_model_alone"] = bench_training(cfg, device, cifar / "train_valid_test")
+    sections["b_c"], t0 = time.perf_counter() - t0, time.perf_counter()
+    results["d_reorg"] = bench_reorg(cfg)
+    sections["d"], t0 = time.perf_counter() - t0, time.perf_counter()
+    results["e_dogs"] = bench_dogs(cfg, device, dogs / "train_valid_test")
+    sections["e"] = time.perf_counter() - t0
+    results["meta"]["load_average_after"] = os.getloadavg()
+    results["meta"]["wall_s"] = time.perf_counter() - t_start
+
+    print()
+    print(table(results))
+    path = Path(args.out) if args.out else helpers.output_dir() / "bench.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=float))
+    print(f"\nwrote {path} ({results['meta']['wall_s']:.0f} s in all; load average {load_before[0]:.2f} before, "
+          f"{results['meta']['load_average_after'][0]:.2f} after)")
+    own = torch.get_num_threads()        # this process's own share of the load average after the run
+    if max(load_before[0], results["meta"]["load_average_after"][0] - own) > 0.5 * (os.cpu_count() or 1):
+        print("WARNING: other jobs were using the CPU (see the load averages): these timings are distorted. "
+              "Rerun on an otherwise idle machine.")
+    return results
+
+
+if __name__ == "__main__":
+    main()
