@@ -7,6 +7,7 @@ and flip for every image of a batch.
 import math
 import os
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -173,6 +174,27 @@ def test_crop_resize_methods_agree():
     grid = helpers.crop_resize_batch(x, (top, left, h, w), 48, flip, method="grid")
     resized = helpers.crop_resize_batch(x, (top, left, h, w), 48, flip, method="resize")
     assert (grid - resized).abs().max() <= 1.01                 # uint8 rounding of the 'resize' output only
+
+
+@pytest.mark.parametrize("method", ["grid", "resize"])
+def test_crops_read_in_place_equal_crops_of_gathered_images(method):
+    """index=...: crops cut straight from the stored set equal crops of the gathered batch (same boxes, same flips),
+    and augment_batch(store, index=idx) equals augment_batch(store[idx]) under the same seed."""
+    torch.manual_seed(0)
+    store = torch.randint(0, 256, (10, 3, 40, 50), dtype=torch.uint8)
+    idx = torch.tensor([7, 2, 2, 9, 0])
+    boxes = helpers.resized_crop_params(5, 40, 50, (0.1, 1.0), (3 / 4, 4 / 3))
+    flip = torch.tensor([True, False, True, False, True])
+    gathered = helpers.crop_resize_batch(store[idx], boxes, 64, flip, method=method)
+    in_place = helpers.crop_resize_batch(store, boxes, 64, flip, method=method, index=idx)
+    assert torch.equal(gathered, in_place)
+    recipe = dict(helpers.FAST_RECIPES["imagenet"], size=64)
+    torch.manual_seed(1)
+    a = helpers.augment_batch(store[idx], **recipe)
+    torch.manual_seed(1)
+    b = helpers.augment_batch(store, **recipe, index=idx)
+    assert torch.equal(a, b)
+    assert not torch.equal(b[1], b[2])           # the same image twice in a batch still gets two crops
 
 
 def test_pad_crop_batch_offsets_and_padding():
@@ -395,3 +417,15 @@ def test_train_ch13_learns_with_fast_loaders(cifar_tree):
                                  trainer, 6, [torch.device("cpu")], plot=False)
     assert history["test_acc"][-1] >= 0.5, history                              # chance is 0.1
     assert history["train_loss"][-1] < history["train_loss"][0]
+
+
+def test_keep_freed_cpu_memory_is_applied_once_by_cpu_loaders():
+    import platform
+    loader = helpers.FastLoader(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), torch.arange(4), 2,
+                                helpers.FAST_RECIPES["cifar10"], device="cpu")
+    assert helpers._MALLOC_TUNED, "a CPU FastLoader tunes the allocator"
+    applied = helpers.keep_freed_cpu_memory()
+    assert applied is helpers._MALLOC_TUNED[0] and len(helpers._MALLOC_TUNED) == 1       # once per process
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert applied is True
+    assert len(list(loader)) == 2                 # and the loader works as before
