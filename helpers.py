@@ -611,9 +611,12 @@ def read_csv_labels(fname):
     return labels
 
 
+_DIGIT_RUNS = re.compile(r"(\d+)")
+
+
 def _natural_key(name):
     """'2.png' sorts before '10.png'."""
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+    return [int(t) if t.isdigit() else t for t in _DIGIT_RUNS.split(name)]
 
 
 def list_images(folder):
@@ -650,9 +653,9 @@ def _link_all(jobs, workers=4):
 
     def fill(folder):
         os.makedirs(folder, exist_ok=True)
-        copies = 0
+        copies, prefix = 0, os.path.join(folder, "")
         for src in by_folder[folder]:
-            dst = os.path.join(folder, os.path.basename(src))
+            dst = prefix + os.path.basename(src)
             try:
                 os.link(src, dst)
             except OSError:
@@ -723,12 +726,14 @@ def reorg_train_valid(data_dir, labels, valid_ratio):
         f"{f},{labels[stem[f]]}" for f in files).encode()).hexdigest()}
     folders = [out / "train", out / "valid", out / "train_valid"]
     if _rebuild(folders, out / ".reorg_train_valid.json", params):
-        taken, jobs, train_dir = collections.Counter(), [], str(data_dir / "train")
+        taken, jobs, train_dir = collections.Counter(), [], os.path.join(data_dir, "train", "")
+        target = {(split, label): os.path.join(out, split, label) for label in counts
+                  for split in ("train", "valid", "train_valid")}
         for f in files:
-            label, src = labels[stem[f]], os.path.join(train_dir, f)
+            label, src = labels[stem[f]], train_dir + f
             split = "valid" if taken[label] < n_valid_per_label else "train"
             taken[label] += split == "valid"
-            jobs += [(src, os.path.join(out, "train_valid", label)), (src, os.path.join(out, split, label))]
+            jobs += [(src, target["train_valid", label]), (src, target[split, label])]
         _link_all(jobs)
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
