@@ -1316,37 +1316,48 @@ def pad_crop_batch(images, size, padding, flip=None, fill=0):
     return out.permute(0, 3, 1, 2), (top, left)
 
 
-def color_jitter_batch(x, brightness=0.4, contrast=0.4, saturation=0.4, mean=None, std=None):
+def color_jitter_batch(x, brightness=0.4, contrast=0.4, saturation=0.4, mean=None, std=None, chunk_bytes="auto"):
     """ColorJitter(brightness, contrast, saturation) with its own factors and its own order of the steps for every
     image, as torchvision draws them (each factor ~ U(max(0, 1 - v), 1 + v)), clamped to 0..255 after every step as
     torchvision does. x: (B, 3, H, W) in 0..255 units (uint8 or float; not modified) -> float32 in the same units, or
     normalised as by `normalize_batch` when mean and std are given.
     Every step blends the image with something: black (brightness), its mean gray (contrast) or each pixel's gray
     (saturation). One round does one step per image, each image its own, with in-place ops on one float copy (large
-    fresh tensors are slow on a CPU: each new page is faulted in)."""
+    fresh tensors are slow on a CPU: each new page is faulted in).
+    chunk_bytes: on a CPU the rounds run over groups of images of about this many float bytes ('auto': 16 MB), so
+    that a group stays in the cache for all its rounds: 2x faster for 224x224 batches than whole-batch passes
+    through memory. None: the whole batch at once (the default on GPUs). The result does not depend on it (up to
+    float rounding, ~1e-6).
+    """
     B, C, H, W = x.shape
     dev = x.device
-    out = x.reshape(B, C, H * W).float()
-    if out.data_ptr() == x.data_ptr():
-        out = out.clone()
     steps = torch.tensor([k for k, v in enumerate((brightness, contrast, saturation)) if v], device=dev)
     ranges = torch.tensor([[max(0.0, 1 - v), 1 + v] for v in (brightness, contrast, saturation)], device=dev)
     factors = ranges[:, 0] + (ranges[:, 1] - ranges[:, 0]) * torch.rand(B, 3, device=dev)
     order = steps[torch.rand(B, len(steps), device=dev).argsort(dim=1)]   # a random order of the steps per image
-    to_gray = torch.tensor([0.299, 0.587, 0.114], device=dev).expand(B, 1, 3)
-    gray = torch.empty(B, 1, H * W, device=dev)
-    for r in range(len(steps)):
-        step = order[:, r, None, None]
-        f = factors.gather(1, order[:, r:r + 1])[:, :, None]
-        torch.bmm(to_gray, out, out=gray)                                  # each pixel's gray, as it is now
-        # blend towards black (brightness), the mean gray (contrast) or each pixel's gray (saturation):
-        # out = f * out + (1 - f) * target, i.e. lerp(out, target, 1 - f), in place
-        mean_gray = gray.mean(dim=2, keepdim=True)
-        target = gray.mul_(step == 2).add_(mean_gray * (step == 1))       # in place: fresh tensors are slow on a CPU
-        out.lerp_(target, 1 - f).clamp_(0, 255)
+    if chunk_bytes == "auto":
+        chunk_bytes = 16 * 2 ** 20 if dev.type == "cpu" else None
+    per_chunk = B if chunk_bytes is None else max(1, int(chunk_bytes) // (4 * C * H * W))
+    out = torch.empty(B, C, H * W, device=dev)
     if mean is not None:
         scale = 1 / (255 * torch.tensor(std, device=dev, dtype=torch.float32))[None, :, None]
-        out.mul_(scale).sub_(torch.tensor(mean, device=dev, dtype=torch.float32)[None, :, None] * 255 * scale)
+        shift = -torch.tensor(mean, device=dev, dtype=torch.float32)[None, :, None] * 255 * scale
+    for i in range(0, B, per_chunk):
+        o, n = out[i:i + per_chunk], min(per_chunk, B - i)
+        o.copy_(x[i:i + n].reshape(n, C, H * W))
+        to_gray = torch.tensor([0.299, 0.587, 0.114], device=dev).expand(n, 1, 3)
+        gray = torch.empty(n, 1, H * W, device=dev)
+        for r in range(len(steps)):
+            step = order[i:i + n, r, None, None]
+            f = factors[i:i + n].gather(1, order[i:i + n, r:r + 1])[:, :, None]
+            torch.bmm(to_gray, o, out=gray)                                # each pixel's gray, as it is now
+            # blend towards black (brightness), the mean gray (contrast) or each pixel's gray (saturation):
+            # o = f * o + (1 - f) * target, i.e. lerp(o, target, 1 - f), in place
+            mean_gray = gray.mean(dim=2, keepdim=True)
+            target = gray.mul_(step == 2).add_(mean_gray * (step == 1))   # in place: fresh tensors are slow on a CPU
+            o.lerp_(target, 1 - f).clamp_(0, 255)
+        if mean is not None:
+            o.mul_(scale).add_(shift)
     return out.view(B, C, H, W)
 
 

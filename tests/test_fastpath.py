@@ -327,6 +327,17 @@ def test_color_jitter_draws_one_factor_per_image():
     assert gray.min() >= 0 and gray.max() <= 255
 
 
+def test_color_jitter_in_chunks_equals_whole_batch():
+    """The CPU path runs the jitter rounds over groups of images that fit in the cache: same draws, same result."""
+    x = torch.randint(0, 256, (10, 3, 20, 24), dtype=torch.uint8)
+    results = []
+    for chunk_bytes in (None, 3 * 4 * 20 * 24 * 3, 1):       # whole batch, 3 images per group, 1 image per group
+        torch.manual_seed(0)
+        results.append(helpers.color_jitter_batch(x, mean=helpers.IMAGENET_MEAN, std=helpers.IMAGENET_STD,
+                                                  chunk_bytes=chunk_bytes))
+    assert torch.allclose(results[0], results[1], atol=1e-5) and torch.allclose(results[0], results[2], atol=1e-5)
+
+
 def test_augmented_batches_are_statistically_equivalent_to_pil(cifar_standin, tmp_path):
     """d2l's CIFAR train transform on PIL images vs the 'cifar10' recipe on the cache: same range, same per-channel
     mean and spread (the PIL path resamples twice, Resize(40) then the crop, so it is a little smoother)."""
