@@ -1588,6 +1588,12 @@ def _lrs(trainer):
     return [group["lr"] for group in trainer.param_groups]
 
 
+def _test_acc_text(history):
+    """'test acc 0.812, ' for the status lines, or 'no test set, ' when train_ch13 ran without one (history NaN)."""
+    acc = history["test_acc"][-1]
+    return "no test set, " if math.isnan(acc) else f"test acc {acc:.3f}, "
+
+
 class _Reporter:
     """Progress text and a live plot. In a notebook frontend (JupyterLab, Colab, VS Code) both are updated in place
     through display handles, at most once a second; headless (COURSE_HEADLESS=1, or not in a kernel) it prints one
@@ -1613,7 +1619,7 @@ class _Reporter:
     def epoch(self, history):
         e = len(history["epoch"])
         line = (f"{results_tag()}epoch {history['epoch'][-1]}/{self.num_epochs}: loss {history['train_loss'][-1]:.3f}, "
-                f"train acc {history['train_acc'][-1]:.3f}, test acc {history['test_acc'][-1]:.3f}, "
+                f"train acc {history['train_acc'][-1]:.3f}, {_test_acc_text(history)}"
                 f"lr {history['lr'][-1]:.3g}, {history['time_s'][-1]:.1f} s, {history['img_per_s'][-1]:.0f} img/s")
         if not self.live:
             print(line)
@@ -1759,7 +1765,7 @@ def train_ch13(net, train_iter, test_iter, loss, trainer, num_epochs, devices=No
     if history["epoch"]:
         total_time = sum(history["time_s"])
         print(f"{results_tag()}loss {history['train_loss'][-1]:.3f}, train acc {history['train_acc'][-1]:.3f}, "
-              f"test acc {history['test_acc'][-1]:.3f}")
+              f"{_test_acc_text(history).rstrip(', ')}")
         print(f"{sum(n for n in history['img_per_s']) / len(history['img_per_s']):.1f} examples/sec on "
               f"{', '.join(map(str, devices))} (data loading included); {total_time:.1f} s of training")
     return history

@@ -67,7 +67,7 @@ def test_train_batch_matches_d2l():
         assert torch.allclose(a.float(), b.float(), atol=1e-6)
 
 
-def test_fewer_than_five_batches_and_history(cifar_copy):
+def test_fewer_than_five_batches_and_history(cifar_copy, capsys):
     helpers.seed_everything(0)
     _, loaders = _loaders(cifar_copy, batch_size=64)
     assert len(loaders["train"]) < 5                             # d2l divides by num_batches // 5 == 0 here
@@ -80,6 +80,8 @@ def test_fewer_than_five_batches_and_history(cifar_copy):
     assert history["lr"] == pytest.approx([1e-3, 5e-4, 2.5e-4])
     assert all(math.isnan(a) for a in history["test_acc"])
     assert all(t > 0 and ips > 0 for t, ips in zip(history["time_s"], history["img_per_s"]))
+    printed = capsys.readouterr().out
+    assert "no test set" in printed and "nan" not in printed          # no 'test acc nan' for a learner to puzzle over
 
 
 def test_mean_loss_reports_the_same_loss(cifar_copy):
