@@ -495,10 +495,17 @@ def _make_leaves_standin(out, spec, rng):
         csv.writer(f).writerows([("image",), *[(image,) for image, _ in rows[len(train_labels):]]])
 
 
-def is_standin(data_dir):
-    """True when data_dir (or a folder above it, up to 3 levels) is a stand-in made by make_standin."""
+def is_standin(data_dir, tag=None):
+    """True when data_dir (or a folder above it, up to 3 levels) is a stand-in made by make_standin.
+
+    tag: a dataset name. When it is given and the folder is a stand-in, every later results_tag() carries
+    'STAND-IN DATA: <tag>', as after get_dataset. This covers a stand-in reached through a path (such as a
+    notebook's KAGGLE_*_DIR), which would otherwise pass as real data."""
     p = Path(data_dir).resolve()
-    return any((q / STANDIN_MARKER).exists() for q in [p, *list(p.parents)[:3]])
+    found = any((q / STANDIN_MARKER).exists() for q in [p, *list(p.parents)[:3]])
+    if found and tag:
+        _CAVEATS[f"data:{tag}"] = f"STAND-IN DATA: {tag}"
+    return found
 
 
 def data_mode(mode=None):

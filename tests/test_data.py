@@ -210,6 +210,18 @@ def test_get_dataset_standin_is_loud(data_root, hub, capsys):
     assert other != folder and len(list((other / "train").iterdir())) == 10
 
 
+def test_a_standin_reached_by_path_is_tagged(tmp_path, monkeypatch):
+    """A notebook's KAGGLE_*_DIR may point at a stand-in folder: is_standin(..., tag=) tags the results then."""
+    monkeypatch.setattr(helpers, "_CAVEATS", {})
+    helpers.make_standin("cifar10_tiny", tmp_path / "fake", n_train=20, n_test=2)
+    folder = next(p.parent for p in (tmp_path / "fake").rglob("trainLabels.csv"))
+    real = tmp_path / "real"
+    (real / "train").mkdir(parents=True)
+    assert not helpers.is_standin(real, tag="cifar10_tiny") and helpers.results_tag() == ""
+    assert helpers.is_standin(folder, tag="cifar10_tiny")
+    assert "STAND-IN DATA: cifar10_tiny" in helpers.results_tag()
+
+
 def test_env_var_forces_the_mode(data_root, hub, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_DATA_MODE", "standin")
     folder = helpers.get_dataset("cifar10_tiny", mode="real", n_train=10, n_test=2)
