@@ -588,7 +588,7 @@ def get_dataset(name, mode=None, data_root=None, **standin_kwargs):
             os.replace(tmp, parent)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    _CAVEATS[f"data:{name}"] = f"STAND-IN DATA: {name}"
+    is_standin(folder, tag=name)                  # tags every later result line as stand-in
     print(standin_banner(name, reason))
     print(f"Stand-in folder: {folder}")
     return folder
@@ -633,6 +633,16 @@ def list_images(folder):
                    and os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS), key=_natural_key)
 
 
+def _link_or_copy(src, dst):
+    """A hard link src -> dst where the filesystem allows (no bytes copied), else a copy. Returns 'link' or 'copy'."""
+    try:
+        os.link(src, dst)
+        return "link"
+    except OSError:
+        shutil.copy2(src, dst)
+        return "copy"
+
+
 def copyfile(filename, target_dir):
     """Put `filename` into target_dir: a hard link where the filesystem allows (no bytes copied), else a copy.
     (d2l.copyfile always copies.) Returns 'link' or 'copy'."""
@@ -640,12 +650,7 @@ def copyfile(filename, target_dir):
     dst = os.path.join(target_dir, os.path.basename(filename))
     if os.path.lexists(dst):
         os.remove(dst)
-    try:
-        os.link(filename, dst)
-        return "link"
-    except OSError:
-        shutil.copy2(filename, dst)
-        return "copy"
+    return _link_or_copy(filename, dst)
 
 
 def _link_all(jobs, workers=4):
@@ -660,15 +665,8 @@ def _link_all(jobs, workers=4):
 
     def fill(folder):
         os.makedirs(folder, exist_ok=True)
-        copies, prefix = 0, os.path.join(folder, "")
-        for src in by_folder[folder]:
-            dst = prefix + os.path.basename(src)
-            try:
-                os.link(src, dst)
-            except OSError:
-                shutil.copy2(src, dst)
-                copies += 1
-        return copies
+        prefix = os.path.join(folder, "")
+        return sum(_link_or_copy(src, prefix + os.path.basename(src)) == "copy" for src in by_folder[folder])
 
     if len(by_folder) < 2 or workers < 2:
         return sum(fill(folder) for folder in by_folder)
@@ -1349,11 +1347,12 @@ def color_jitter_batch(x, brightness=0.4, contrast=0.4, saturation=0.4, mean=Non
     if mean is not None:
         scale = 1 / (255 * torch.tensor(std, device=dev, dtype=torch.float32))[None, :, None]
         shift = -torch.tensor(mean, device=dev, dtype=torch.float32)[None, :, None] * 255 * scale
+    luma = torch.tensor([0.299, 0.587, 0.114], device=dev).view(1, 1, 3)
+    gray_buffer = torch.empty(min(per_chunk, B), 1, H * W, device=dev)
     for i in range(0, B, per_chunk):
         o, n = out[i:i + per_chunk], min(per_chunk, B - i)
         o.copy_(x[i:i + n].reshape(n, C, H * W))
-        to_gray = torch.tensor([0.299, 0.587, 0.114], device=dev).expand(n, 1, 3)
-        gray = torch.empty(n, 1, H * W, device=dev)
+        to_gray, gray = luma.expand(n, 1, 3), gray_buffer[:n]
         for r in range(len(steps)):
             step = order[i:i + n, r, None, None]
             f = factors[i:i + n].gather(1, order[i:i + n, r:r + 1])[:, :, None]
