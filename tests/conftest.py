@@ -1,4 +1,5 @@
-"""Shared fixtures: a real HTTP server on 127.0.0.1, isolated data/output folders, a small stand-in."""
+"""Shared fixtures (tests/ and tests/machinery/): a real HTTP server on 127.0.0.1, isolated data/output folders,
+a small stand-in, and a clean slate of caveats."""
 import http.server
 import shutil
 import socket
@@ -7,6 +8,7 @@ import threading
 import pytest
 
 import helpers
+from machinery import caveats, standins
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -56,7 +58,7 @@ def closed_port():
 def hub(monkeypatch):
     """A private copy of DATA_HUB that tests may extend; restored afterwards."""
     monkeypatch.setattr(helpers, "DATA_HUB", dict(helpers.DATA_HUB))
-    monkeypatch.setattr(helpers, "_CAVEATS", {})
+    monkeypatch.setattr(caveats, "_CAVEATS", {})
     return helpers.DATA_HUB
 
 
@@ -71,7 +73,7 @@ def data_root(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def cifar_standin(tmp_path_factory):
     """A 200-image cifar10_tiny stand-in (read-only: copy it before changing it)."""
-    return helpers.make_standin("cifar10_tiny", tmp_path_factory.mktemp("cifar"), n_train=200, n_test=7)
+    return standins.make_standin("cifar10_tiny", tmp_path_factory.mktemp("cifar"), n_train=200, n_test=7)
 
 
 @pytest.fixture
@@ -79,3 +81,9 @@ def cifar_copy(cifar_standin, tmp_path):
     dst = tmp_path / "kaggle_cifar10_tiny"
     shutil.copytree(cifar_standin, dst)
     return dst
+
+
+@pytest.fixture
+def no_caveats(monkeypatch):
+    """No [STAND-IN DATA] / [RANDOM WEIGHTS] caveat from an earlier test leaks into this one."""
+    monkeypatch.setattr(caveats, "_CAVEATS", {})

@@ -1,4 +1,5 @@
-"""Data hub and stand-ins: downloads against a real HTTP server on 127.0.0.1, extraction, stand-in layouts, modes."""
+"""Section 2 of helpers (data): d2l's download / download_extract / DATA_HUB against a real HTTP server on 127.0.0.1,
+and get_dataset's choice between real data and a stand-in."""
 import csv
 import hashlib
 import io
@@ -12,6 +13,9 @@ import pytest
 from PIL import Image
 
 import helpers
+from machinery import caveats, standins
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _zip_bytes(files):
@@ -37,7 +41,7 @@ def test_download_good_file_is_verified_and_cached(http_server, hub, tmp_path):
     body = _zip_bytes({"toy/a.txt": "hello"})
     _register(hub, http_server, "toy", body)
     path = helpers.download("toy", tmp_path)
-    assert path == tmp_path / "toy.zip" and path.read_bytes() == body
+    assert path == str(tmp_path / "toy.zip") and Path(path).read_bytes() == body     # d2l returns a str
     assert helpers.download("toy", tmp_path) == path       # a cache hit: no second request
     assert http_server.hits["/toy.zip"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["toy.zip"]   # no temporary files left behind
@@ -65,7 +69,7 @@ def test_download_replaces_a_partial_cached_file(http_server, hub, tmp_path):
     _register(hub, http_server, "toy", body)
     (tmp_path / "toy.zip").write_bytes(body[:5000])           # an earlier, interrupted download
     path = helpers.download("toy", tmp_path)
-    assert path.read_bytes() == body and http_server.hits["/toy.zip"] == 1
+    assert Path(path).read_bytes() == body and http_server.hits["/toy.zip"] == 1
 
 
 def test_download_http_error_is_clear(http_server, hub, tmp_path):
@@ -101,11 +105,23 @@ def test_data_hub_holds_d2l_entries():
     from d2l import torch as d2l
     for name, d2l_name in (("hotdog", "hotdog"), ("cifar10_tiny", "cifar10_tiny"), ("dog_tiny", "dog_tiny")):
         assert helpers.DATA_HUB[name] == d2l.DATA_HUB[d2l_name]
-    reference = helpers._reference_file("d2l-chapters.md")
-    if reference:                                              # the team's collected facts agree too
+    reference = REPO.parent / "shared" / "reference" / "d2l-chapters.md"
+    if reference.exists():                                              # the team's collected facts agree too
         text = reference.read_text()
         for url, sha1 in helpers.DATA_HUB.values():
             assert url.split("/")[-1] in text and sha1 in text
+
+
+
+
+def test_download_takes_d2l_en_s_url_form(http_server, tmp_path):
+    """d2l-en 1.0.3 calls download(url, folder, sha1_hash); d2l-zh (the course's edition) download(name, cache_dir)."""
+    body = _zip_bytes({"toy/a.txt": "hello"})
+    http_server.serve("/toy.zip", body)
+    path = helpers.download(f"{http_server.url}/toy.zip", str(tmp_path), _sha1(body))
+    assert path == str(tmp_path / "toy.zip") and Path(path).read_bytes() == body
+    with pytest.raises(helpers.DataUnavailableError, match="sha1 mismatch"):
+        helpers.download(f"{http_server.url}/toy.zip", str(tmp_path / "other"), "0" * 40)
 
 
 # ----------------------------------------------------------------------------------------------------------- extract
@@ -113,88 +129,23 @@ def test_data_hub_holds_d2l_entries():
 def test_download_extract_extracts_once(http_server, hub, tmp_path):
     _register(hub, http_server, "toy", _zip_bytes({"toy/train/a.txt": "1", "toy/b.txt": "2"}))
     folder = helpers.download_extract("toy", cache_dir=tmp_path)
-    assert folder == tmp_path / "toy" and (folder / "train" / "a.txt").read_text() == "1"
+    assert folder == str(tmp_path / "toy")                            # d2l returns a str: data_dir + '/train' works
+    folder = Path(folder)
+    assert (folder / "train" / "a.txt").read_text() == "1"
     (folder / "b.txt").write_text("changed by the learner")
     helpers.download_extract("toy", cache_dir=tmp_path)       # complete extraction: not redone
     assert (folder / "b.txt").read_text() == "changed by the learner"
     # d2l semantics: `folder` names a folder inside the cache dir
-    assert helpers.download_extract("toy", folder="toy", cache_dir=tmp_path) == folder
+    assert helpers.download_extract("toy", folder="toy", cache_dir=tmp_path) == str(folder)
 
 
 def test_download_extract_redoes_an_interrupted_extraction(http_server, hub, tmp_path):
     _register(hub, http_server, "toy", _zip_bytes({"toy/a.txt": "1", "toy/b.txt": "2"}))
-    folder = helpers.download_extract("toy", cache_dir=tmp_path)
+    folder = Path(helpers.download_extract("toy", cache_dir=tmp_path))
     (folder / "b.txt").unlink()
     (tmp_path / ".toy.zip.extracted").unlink()                # as if the first extraction had been killed
     helpers.download_extract("toy", cache_dir=tmp_path)
     assert (folder / "b.txt").read_text() == "2"
-
-
-@pytest.mark.parametrize("evil", ["../evil.txt", "toy/../../evil.txt", "/tmp/evil-abs.txt"])
-def test_download_extract_refuses_zip_slip(http_server, hub, tmp_path, evil):
-    _register(hub, http_server, "toy", _zip_bytes({"toy/ok.txt": "fine", evil: "pwned"}))
-    cache = tmp_path / "cache"
-    with pytest.raises(helpers.DataUnavailableError, match="outside"):
-        helpers.download_extract("toy", cache_dir=cache)
-    assert not (tmp_path / "evil.txt").exists() and not (cache / "toy").exists()
-
-
-def test_download_extract_corrupt_archive(http_server, hub, tmp_path):
-    _register(hub, http_server, "toy", b"PK\x03\x04 this is not really a zip")
-    with pytest.raises(helpers.DataUnavailableError, match="not a readable archive"):
-        helpers.download_extract("toy", cache_dir=tmp_path)
-    assert (tmp_path / "toy.zip").exists()                    # nothing deleted behind the learner's back
-
-
-# ----------------------------------------------------------------------------------------------------------- stand-ins
-
-def _image_names(folder):
-    return sorted(p.name for p in Path(folder).iterdir())
-
-
-def test_standin_hotdog_layout(tmp_path):
-    root = helpers.make_standin("hotdog", tmp_path, n_train=3, n_test=2, size=(40, 60))
-    assert root == tmp_path / "hotdog"
-    assert sorted(p.name for p in root.iterdir()) == sorted(["train", "test", helpers.STANDIN_MARKER])
-    for split, n in (("train", 3), ("test", 2)):
-        assert _image_names(root / split) == ["hotdog", "not-hotdog"]
-        for cls in ("hotdog", "not-hotdog"):
-            files = _image_names(root / split / cls)
-            assert len(files) == n and all(f.endswith(".png") for f in files)
-            for f in files:
-                w, h = Image.open(root / split / cls / f).size
-                assert 40 <= w <= 60 and 40 <= h <= 60
-
-
-def test_standin_cifar_layout(tmp_path):
-    root = helpers.make_standin("cifar10_tiny", tmp_path, n_train=30, n_test=5)
-    assert root.name == "kaggle_cifar10_tiny"
-    assert _image_names(root / "train") == sorted(f"{i}.png" for i in range(1, 31))
-    assert _image_names(root / "test") == sorted(f"{i}.png" for i in range(1, 6))
-    assert Image.open(root / "train" / "1.png").size == (32, 32)
-    rows = list(csv.reader(open(root / "trainLabels.csv")))
-    assert rows[0] == ["id", "label"] and [r[0] for r in rows[1:]] == [str(i) for i in range(1, 31)]
-    assert {r[1] for r in rows[1:]} == set(helpers.CIFAR10_CLASSES)
-
-
-def test_standin_dog_layout(tmp_path):
-    root = helpers.make_standin("dog_tiny", tmp_path, n_train=130, n_test=4, size=(50, 70))
-    rows = list(csv.reader(open(root / "labels.csv")))
-    assert rows[0] == ["id", "breed"] and len(rows) == 131
-    assert all(re.fullmatch(r"[0-9a-f]{32}", r[0]) for r in rows[1:])
-    breeds = (helpers._reference_file("dog_breeds_120.txt") or None)
-    expected = breeds.read_text().split() if breeds else helpers.dog_breeds()
-    assert {r[1] for r in rows[1:]} == set(expected)          # all 120 real breed names appear
-    assert _image_names(root / "train") == sorted(r[0] + ".jpg" for r in rows[1:])
-    assert len(_image_names(root / "test")) == 4
-    assert Image.open(next((root / "test").iterdir())).format == "JPEG"
-
-
-def test_standin_is_deterministic(tmp_path):
-    a = helpers.make_standin("cifar10_tiny", tmp_path / "a", n_train=20, n_test=2, seed=3)
-    b = helpers.make_standin("cifar10_tiny", tmp_path / "b", n_train=20, n_test=2, seed=3)
-    assert (a / "trainLabels.csv").read_text() == (b / "trainLabels.csv").read_text()
-    assert (a / "train" / "7.png").read_bytes() == (b / "train" / "7.png").read_bytes()
 
 
 # ----------------------------------------------------------------------------------------------------------- modes
@@ -212,8 +163,8 @@ def test_get_dataset_standin_is_loud(data_root, hub, capsys):
 
 def test_a_standin_reached_by_path_is_tagged(tmp_path, monkeypatch):
     """A notebook's KAGGLE_*_DIR may point at a stand-in folder: is_standin(..., tag=) tags the results then."""
-    monkeypatch.setattr(helpers, "_CAVEATS", {})
-    helpers.make_standin("cifar10_tiny", tmp_path / "fake", n_train=20, n_test=2)
+    monkeypatch.setattr(caveats, "_CAVEATS", {})
+    standins.make_standin("cifar10_tiny", tmp_path / "fake", n_train=20, n_test=2)
     folder = next(p.parent for p in (tmp_path / "fake").rglob("trainLabels.csv"))
     real = tmp_path / "real"
     (real / "train").mkdir(parents=True)
@@ -249,7 +200,7 @@ def test_auto_mode_falls_back_loudly(data_root, hub, closed_port, monkeypatch, c
 def test_auto_mode_uses_real_data_when_reachable(data_root, hub, http_server, tmp_path, monkeypatch, capsys):
     """The whole real path: a real-layout zip served over HTTP, downloaded, verified, extracted and used."""
     monkeypatch.delenv("COURSE_DATA_MODE", raising=False)
-    src = helpers.make_standin("hotdog", tmp_path / "src", n_train=2, n_test=1, size=32)
+    src = standins.make_standin("hotdog", tmp_path / "src", n_train=2, n_test=1, size=32)
     files = {f"hotdog/{p.relative_to(src)}": p.read_bytes() for p in src.rglob("*.png")}
     _register(hub, http_server, "hotdog", _zip_bytes(files))
     folder = helpers.get_dataset("hotdog", mode="auto")

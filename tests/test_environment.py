@@ -38,16 +38,67 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
     assert "--nbval-current-env" in makefile and "--no-deps d2l==1.0.3" in makefile
 
 
-def test_helpers_never_imports_d2l_and_documents_public_functions():
-    tree = ast.parse((REPO / "helpers.py").read_text())
+LAYERS = [REPO / "helpers.py", *sorted((REPO / "machinery").glob("*.py"))]
+
+
+def _imports(tree):
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            assert all(not a.name.startswith("d2l") for a in node.names)
-        if isinstance(node, ast.ImportFrom):
-            assert not (node.module or "").startswith("d2l")
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            yield ("." * node.level) + (node.module or "")
+
+
+@pytest.mark.parametrize("path", LAYERS, ids=lambda p: p.name)
+def test_layers_never_import_d2l_and_document_public_functions(path):
+    tree = ast.parse(path.read_text())
+    assert not [name for name in _imports(tree) if name.split(".")[0] == "d2l"]
     undocumented = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))
                     and not n.name.startswith("_") and not ast.get_docstring(n)]
-    assert undocumented == []
+    assert undocumented == [] and ast.get_docstring(tree)
+
+
+def test_machinery_never_imports_helpers_and_has_no_cycles():
+    """helpers imports the machinery, never the reverse; the machinery's own imports form no cycle."""
+    graph = {}
+    for path in (REPO / "machinery").glob("*.py"):
+        names = set(_imports(ast.parse(path.read_text())))
+        assert "helpers" not in names, f"{path.name} imports helpers"
+        graph[path.stem] = {n.lstrip(".").split(".")[0] for n in names if n.startswith(".")} | \
+                           {n.split(".")[1] for n in names if n.startswith("machinery.")}
+    for path in (REPO / "machinery").glob("*.py"):     # `from . import x, y`
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and not node.module:
+                graph[path.stem] |= {a.name for a in node.names}
+    graph = {k: v - {""} for k, v in graph.items()}
+    visiting, done = set(), set()
+
+    def visit(module, trail):
+        assert module not in visiting, f"import cycle: {' -> '.join(trail + [module])}"
+        if module in done:
+            return
+        visiting.add(module)
+        for dep in graph.get(module, ()):
+            visit(dep, trail + [module])
+        visiting.discard(module)
+        done.add(module)
+    for module in graph:
+        visit(module, [])
+
+
+def test_helpers_is_a_lecture_layer_of_readable_functions():
+    """At most about 1,000 lines, and the code of every function or method in it (its docstring aside) fits on a
+    screen: at most 40 lines."""
+    source = (REPO / "helpers.py").read_text()
+    assert len(source.splitlines()) <= 1000
+    long = []
+    for n in ast.walk(ast.parse(source)):
+        if isinstance(n, ast.FunctionDef):
+            doc = n.body[0] if ast.get_docstring(n) else None
+            code = n.end_lineno - n.lineno + 1 - ((doc.end_lineno - doc.lineno + 1) if doc else 0)
+            if code > 40:
+                long.append((n.name, code))
+    assert long == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -10,6 +10,7 @@ from torch import nn
 from torchvision.models import ResNet18_Weights
 
 import helpers
+from machinery import caveats
 
 WEIGHTS = ResNet18_Weights.IMAGENET1K_V1
 
@@ -18,7 +19,7 @@ WEIGHTS = ResNet18_Weights.IMAGENET1K_V1
 def torch_home(tmp_path, monkeypatch):
     """An empty, private torch hub cache: torch.hub.get_dir() reads $TORCH_HOME."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setattr(helpers, "_CAVEATS", {})
+    monkeypatch.setattr(caveats, "_CAVEATS", {})
     assert torch.hub.get_dir() == str(tmp_path / "torch" / "hub")
     return tmp_path / "torch"
 

@@ -9,6 +9,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import helpers  # noqa: E402
+from machinery import caveats, plots  # noqa: E402
 
 
 def test_show_images_one_by_one_and_mixed_inputs():
@@ -22,7 +23,7 @@ def test_show_images_one_by_one_and_mixed_inputs():
 def test_to_image_undoes_normalisation():
     img = torch.rand(3, 4, 5)
     normed = (img - torch.tensor(helpers.IMAGENET_MEAN)[:, None, None]) / torch.tensor(helpers.IMAGENET_STD)[:, None, None]
-    back = helpers.to_image(normed, helpers.IMAGENET_MEAN, helpers.IMAGENET_STD)
+    back = plots.to_image(normed, helpers.IMAGENET_MEAN, helpers.IMAGENET_STD)
     assert back.shape == (4, 5, 3) and np.allclose(back, img.permute(1, 2, 0).numpy(), atol=1e-5)
 
 
@@ -35,7 +36,7 @@ def test_confusion_matrix_counts():
 
 
 def test_history_plot_and_save(tmp_path, monkeypatch):
-    monkeypatch.setattr(helpers, "_CAVEATS", {"data:x": "STAND-IN DATA: x"})
+    monkeypatch.setattr(caveats, "_CAVEATS", {"data:x": "STAND-IN DATA: x"})
     history = {"epoch": [1, 2], "train_loss": [1.0, 0.5], "train_acc": [0.5, 0.7], "test_acc": [0.4, 0.6],
                "lr": [0.1, 0.05]}
     fig = helpers.plot_history(history, title="run")

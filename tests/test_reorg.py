@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 import helpers
+from machinery import folders
 
 
 def _tree(root):
@@ -47,8 +48,8 @@ def test_partition_is_exact_and_deterministic(cifar_copy, tmp_path):
         assert not train & valid and train | valid == set(tree["train_valid"][label])
         assert len(valid) == n_valid
         # valid takes the first files in natural (numeric) order
-        in_class = sorted(train | valid, key=helpers._natural_key)
-        assert sorted(valid, key=helpers._natural_key) == in_class[:n_valid]
+        in_class = sorted(train | valid, key=folders.natural_key)
+        assert sorted(valid, key=folders.natural_key) == in_class[:n_valid]
     # another copy on another path gives the same split
     other = tmp_path / "other"
     shutil.copytree(cifar_copy, other, ignore=shutil.ignore_patterns("train_valid_test"))
@@ -84,14 +85,17 @@ def test_hard_links_not_copies(cifar_copy):
         os.stat(cifar_copy / "test" / "1.png").st_ino
 
 
-def test_copy_fallback_when_links_fail(cifar_copy, monkeypatch):
-    def no_links(src, dst):
-        raise OSError(18, "Invalid cross-device link")
-    monkeypatch.setattr(os, "link", no_links)
-    assert helpers.copyfile(str(cifar_copy / "train" / "1.png"), cifar_copy / "copied") == "copy"
+def test_copyfile_copies_as_d2l_and_replaces_a_linked_target(cifar_copy):
+    """d2l.copyfile copies; ours too. A target that is a hard link of the source (our trees are links) is replaced
+    instead of failing with shutil.SameFileError."""
+    src = cifar_copy / "train" / "1.png"
+    helpers.copyfile(str(src), str(cifar_copy / "copied"))
     copied = cifar_copy / "copied" / "1.png"
-    assert copied.read_bytes() == (cifar_copy / "train" / "1.png").read_bytes()
-    assert os.stat(copied).st_ino != os.stat(cifar_copy / "train" / "1.png").st_ino
+    assert copied.read_bytes() == src.read_bytes() and os.stat(copied).st_ino != os.stat(src).st_ino
+    os.remove(copied)
+    os.link(src, copied)
+    helpers.copyfile(str(src), str(cifar_copy / "copied"))
+    assert copied.read_bytes() == src.read_bytes() and os.stat(copied).st_ino != os.stat(src).st_ino
 
 
 def test_ids_with_dots_and_stray_files(cifar_copy):
@@ -125,14 +129,20 @@ def test_label_without_image_names_it(cifar_copy):
         helpers.reorg_train_valid(cifar_copy, labels, 0.1)
 
 
-def test_tiny_class_warns(cifar_copy):
+def test_a_class_with_a_single_image_keeps_it_for_training(cifar_copy, capsys):
+    """d2l would send the only image of a class to valid, leaving train without the class (ImageFolder then numbers
+    train's classes differently from valid's). Ours keeps it in train and says so."""
     labels = helpers.read_csv_labels(cifar_copy / "trainLabels.csv")
     lonely = next(i for i, l in labels.items() if l == "cat")
     for i in [i for i, l in labels.items() if l == "cat" and i != lonely]:
-        labels[i] = "dog"                                     # 'cat' keeps one image, which valid takes
-    with pytest.warns(UserWarning, match=r"keep no training image.*'cat'"):
-        n = helpers.reorg_train_valid(cifar_copy, labels, 0.1)
-    assert n == 1 and not (cifar_copy / "train_valid_test" / "train" / "cat").exists()
+        labels[i] = "dog"
+    n = helpers.reorg_train_valid(cifar_copy, labels, 0.1)
+    assert n == 1                                              # d2l's count: max(1, floor(1 * 0.1))
+    assert "single image" in capsys.readouterr().out
+    tree = _tree(cifar_copy)
+    assert tree["train"]["cat"] == [f"{lonely}.png"] and "cat" not in tree["valid"]
+    assert all(len(v) == 1 for k, v in tree["valid"].items())
+    assert sorted(tree["train"]) == sorted(tree["train_valid"])          # train has every class
 
 
 def test_read_csv_labels_bad_rows(tmp_path):

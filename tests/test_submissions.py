@@ -27,7 +27,7 @@ def test_cifar_submission_roundtrip(test_dir, tmp_path):
 @pytest.mark.parametrize("content, problem", [
     ("id,label\n1,cat\n2,cat\n3,cat\n", "3 rows, expected 4"),
     ("id,label\n1,cat\n2,cat\n3,cat\n10,cat\n11,cat\n", "not in the test folder"),
-    ("id,label\n1,cat\n2,cat\n2,cat\n10,cat\n", "duplicate ids"),
+    ("id,label\n1,cat\n2,cat\n2,cat\n10,cat\n", "duplicate id"),
     ("id,label\n1,cat\n2,cat\n3,unicorn\n10,cat\n", "unicorn"),
     ("id,label\n1,cat\n10,cat\n2,cat\n3,cat\n", "numeric order"),
     ("id,label\n1,cat\n2,\n3,cat\n10,cat\n", "empty cell"),
@@ -57,7 +57,7 @@ def test_dog_submission_roundtrip(test_dir, tmp_path):
 @pytest.mark.parametrize("mutate, problem", [
     (lambda df: df.drop(columns="boxer"), "columns differ"),
     (lambda df: df[["id", "boxer", "akita", "whippet"]], "columns differ"),
-    (lambda df: df.iloc[:3], "ids do not match"),
+    (lambda df: df.iloc[:3], r"test id\(s\) missing"),
     (lambda df: df.assign(akita=np.nan), "NaN"),
     (lambda df: df.assign(akita=df["akita"] + 0.5), "do not sum to 1|outside"),
     (lambda df: df.assign(akita=-0.1), "outside"),

@@ -1,4 +1,5 @@
-"""CSV-of-paths datasets (Classify Leaves): the stand-in layout, CsvImageDataset with bad rows, stratified_split."""
+"""Section 4 of helpers (datasets and loaders): CsvImageDataset (Classify Leaves) with bad rows, stratified_split,
+and the Kaggle-only leaves data."""
 import collections
 import csv
 
@@ -7,27 +8,13 @@ import pytest
 from PIL import Image
 
 import helpers
+from machinery import standins
 
 
 @pytest.fixture(scope="module")
 def leaves(tmp_path_factory):
-    return helpers.make_standin("leaves", tmp_path_factory.mktemp("leaves"), n_train=120, n_test=10, size=40,
+    return standins.make_standin("leaves", tmp_path_factory.mktemp("leaves"), n_train=120, n_test=10, size=40,
                                 num_classes=8)
-
-
-def test_leaves_standin_layout(leaves):
-    assert sorted(p.name for p in leaves.iterdir()) == sorted(["images", "train.csv", "test.csv",
-                                                               helpers.STANDIN_MARKER])
-    train = list(csv.reader(open(leaves / "train.csv")))
-    test = list(csv.reader(open(leaves / "test.csv")))
-    assert train[0] == ["image", "label"] and test[0] == ["image"]
-    assert len(train) == 121 and len(test) == 11
-    images = [r[0] for r in train[1:]] + [r[0] for r in test[1:]]
-    assert images == [f"images/{n}.jpg" for n in range(130)]        # train first, then test, like Kaggle's files
-    assert Image.open(leaves / images[0]).size == (40, 40)
-    counts = collections.Counter(r[1] for r in train[1:])
-    assert len(counts) == 8 and min(counts.values()) >= 2
-    assert max(counts.values()) >= 3 * min(counts.values())         # long-tailed
 
 
 def test_csv_dataset_reads_paths(leaves):
@@ -73,12 +60,12 @@ def test_get_dataset_leaves_real_needs_the_kaggle_files(data_root, hub, monkeypa
     with pytest.raises(helpers.DataUnavailableError, match="kaggle competitions download -c classify-leaves"):
         helpers.get_dataset("leaves", mode="real")
     # a learner's Kaggle zip placed in the data folder is found, extracted and used as real data
-    src = helpers.make_standin("leaves", data_root.parent / "src", n_train=20, n_test=2, size=16, num_classes=4)
+    src = standins.make_standin("leaves", data_root.parent / "src", n_train=20, n_test=2, size=16, num_classes=4)
     import zipfile
     data_root.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(data_root / "classify-leaves.zip", "w") as z:
         for p in src.rglob("*"):
-            if p.is_file() and p.name != helpers.STANDIN_MARKER:
+            if p.is_file() and p.name != standins.STANDIN_MARKER:
                 z.write(p, p.relative_to(src))
     folder = helpers.get_dataset("leaves", mode="real")
     assert folder == data_root / "classify-leaves" and (folder / "images" / "0.jpg").exists()

@@ -1,0 +1,160 @@
+"""Checkpoints of a training run: atomic saves, and resumes that are all-or-nothing.
+
+A save writes a temporary file and renames it into place, so a kill or a full disk in the middle of a save leaves
+the previous checkpoint intact. A resume reads the whole file and checks that it fits the net, the optimiser and
+the scheduler BEFORE anything is changed; every failure names the file and says what to do.
+"""
+import math
+import os
+import pickle
+import random
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REQUIRED = ("epoch", "model", "optimizer", "history", "rng")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be resumed from; the message names the file and says what to do."""
+
+
+def rng_state():
+    """The state of every random number generator a training run draws from (Python, NumPy, torch CPU and CUDA)."""
+    return {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available()
+            else [], "numpy": np.random.get_state(), "python": random.getstate()}
+
+
+def set_rng_state(state):
+    """Restore the generators from rng_state(), so that a resumed run draws the numbers an uninterrupted one would."""
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
+def save_checkpoint(path, **state):
+    """torch.save(state) to a temporary file next to `path`, flushed to disk, then renamed over `path`: an
+    interrupted save never leaves a half-written checkpoint, and the previous one survives it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def optimizer_settings(trainer):
+    """The hyperparameters of each parameter group (lr, momentum, weight_decay, ...), without the parameters."""
+    return [{k: v for k, v in group.items() if k != "params"} for group in trainer.param_groups]
+
+
+def _read(path, device):
+    try:
+        state = torch.load(path, map_location=device, weights_only=False)
+    except (EOFError, RuntimeError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as e:
+        raise CheckpointError(
+            f"The checkpoint {path} cannot be read ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). "
+            f"It is damaged or incomplete (a copy or a Drive sync cut short?). Nothing was loaded. Delete it to "
+            f"start afresh, or put a complete copy there.") from None
+    missing = [k for k in REQUIRED if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise CheckpointError(f"The checkpoint {path} lacks {missing}: it was not written by train_ch13. Nothing "
+                              f"was loaded. Delete it or pass another checkpoint path.")
+    return state
+
+
+def _check_fits(path, state, net, trainer):
+    mine, theirs = net.state_dict(), state["model"]
+    differences = [f"{k}: missing in the checkpoint" for k in mine if k not in theirs]
+    differences += [f"{k}: not in this net" for k in theirs if k not in mine]
+    differences += [f"{k}: shape {tuple(theirs[k].shape)} in the checkpoint, {tuple(v.shape)} here"
+                    for k, v in mine.items() if k in theirs and tuple(theirs[k].shape) != tuple(v.shape)]
+    groups = state["optimizer"].get("param_groups", [])
+    sizes = [len(g["params"]) for g in trainer.param_groups]
+    if [len(g["params"]) for g in groups] != sizes:
+        differences.append(f"optimiser: parameter groups of sizes {[len(g['params']) for g in groups]} in the "
+                           f"checkpoint, {sizes} here (other layers frozen or trained?)")
+    if differences:
+        raise CheckpointError(f"The checkpoint {path} was made for another net or optimiser; nothing was loaded. "
+                              f"Differences: {'; '.join(differences[:5])}"
+                              f"{f' (and {len(differences) - 5} more)' if len(differences) > 5 else ''}. Delete it "
+                              f"to start afresh, or pass another checkpoint path.")
+
+
+def _settings_changed(saved, given):
+    """[(group, key, saved value, given value)] where the optimiser settings given now differ from the saved ones."""
+    changed = []
+    for g, (old, new) in enumerate(zip(saved, given)):
+        for key in sorted(set(old) | set(new)):
+            a, b = old.get(key), new.get(key)
+            same = a == b or (isinstance(a, float) and isinstance(b, float) and math.isclose(a, b, rel_tol=1e-9))
+            if key not in ("initial_lr",) and not same:
+                changed.append((new.get("name", g), key, a, b))
+    return changed
+
+
+def resume(path, net, trainer, scheduler=None, scaler=None, device=None):
+    """Load the checkpoint at `path` into net, trainer, scheduler and scaler, all or nothing; return the saved
+    state (its 'epoch' and 'history' say where the run stands).
+
+    When the optimiser settings given now (the trainer as constructed for this run) differ from those the run
+    started with, the settings given now WIN from the next epoch on, with the schedule's progress kept (the lr of
+    each group is the new initial lr times the decay applied so far), and a warning lists the differences. This is
+    what a learner wants after lowering a learning rate that made training diverge."""
+    path = Path(path)
+    state = _read(path, device)
+    _check_fits(path, state, net, trainer)
+    given = optimizer_settings(trainer)
+    saved = state.get("settings") or given
+    changed = _settings_changed(saved, given)
+    net.load_state_dict(state["model"])
+    trainer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state.get("scheduler"):
+        scheduler.load_state_dict(state["scheduler"])
+    if scaler is not None and state.get("scaler"):
+        scaler.load_state_dict(state["scaler"])
+    if changed:
+        for group, old, new in zip(trainer.param_groups, saved, given):
+            progress = group["lr"] / old["lr"] if old.get("lr") else 1.0      # the schedule's decay so far
+            group.update({k: v for k, v in new.items() if k not in ("initial_lr",)})
+            group["lr"] = new["lr"] * progress
+            if "initial_lr" in group:
+                group["initial_lr"] = new["lr"]
+        if scheduler is not None and hasattr(scheduler, "base_lrs"):
+            scheduler.base_lrs = [g["lr"] for g in given]
+        warnings.warn(f"{path}: the optimiser settings given now differ from the checkpoint's "
+                      f"({', '.join(f'{g}.{k}: {a} -> {b}' for g, k, a, b in changed[:6])}). The settings given now "
+                      f"win from epoch {state['epoch'] + 1} on; epochs 1-{state['epoch']} keep what they were "
+                      f"trained with. To train every epoch with the new settings, delete the checkpoint.",
+                      stacklevel=3)
+    set_rng_state(state["rng"])
+    state["settings"] = given
+    return state
+
+
+class TrainingDiverged(FloatingPointError):
+    """The training loss became NaN or infinite. Training stops at once, so that no checkpoint is written from the
+    broken weights; the message names the epoch and batch and the likely causes."""
+
+
+def stop_if_diverged(loss_sum, epoch, batch, num_batches, checkpoint=None, lrs=()):
+    """Raise TrainingDiverged when loss_sum (a float: the sum of the epoch's losses so far) is not finite."""
+    if math.isfinite(loss_sum):
+        return
+    kept = (f"The checkpoint {checkpoint} still holds the last good epoch ({epoch}); " if checkpoint and
+            Path(checkpoint).exists() else "No checkpoint holds a good state (none was asked for, or none was "
+            "written yet); ")
+    raise TrainingDiverged(
+        f"The training loss became {loss_sum} in epoch {epoch + 1}, batch {batch + 1} of {num_batches}; training "
+        f"stopped. {kept}the weights in memory are no longer usable. Likely causes: a learning rate too large "
+        f"(now {', '.join(f'{lr:g}' for lr in lrs)}; with d2l's loss summed over the batch the step grows with the "
+        f"batch size: try 10x smaller), inputs that are not normalised, or a corrupt image (NaN pixels). Rebuild "
+        f"the net and optimiser with a smaller learning rate and run again" +
+        (": training resumes from the checkpoint." if checkpoint else "."))

@@ -1,0 +1,82 @@
+"""Reading one image file. Every error names the file (among 50,000 files an anonymous 'image file is truncated'
+cannot be found), and modes that PIL's convert('RGB') would clip are scaled: a 16-bit grey PNG comes out grey, not
+white."""
+import numpy as np
+from torchvision.datasets import DatasetFolder
+
+from .constants import IMAGE_EXTENSIONS
+
+
+class ImageReadError(OSError):
+    """An image file that cannot be decoded; the message starts with its path and says what to do."""
+
+
+def to_rgb(img, path="image"):
+    """A PIL image in any mode -> an RGB PIL image with 8 bits per channel.
+
+    8-bit modes (L, P, RGBA, CMYK, LA, 1, ...) go through PIL's convert('RGB'), as torchvision's loader does (alpha is
+    dropped). 16-bit integer modes (I;16*, and I as PIL opens 16-bit PNGs) are scaled by 255/65535; 32-bit float
+    images (F) with values in [0, 1] are scaled by 255. Anything else is refused with ImageReadError."""
+    from PIL import Image
+    if img.mode == "RGB":
+        return img
+    if img.mode.startswith("I;16") or img.mode == "I" or img.mode == "F":
+        a = np.asarray(img, dtype=np.float64)
+        if img.mode == "F":
+            if a.size and (np.nanmin(a) < 0 or np.nanmax(a) > 1):
+                raise ImageReadError(f"{path}: a 32-bit float image with values outside [0, 1] "
+                                     f"({np.nanmin(a):.3g}..{np.nanmax(a):.3g}); convert it to 8-bit PNG or JPEG.")
+            a = a * 255
+        else:
+            if a.size and (a.min() < 0 or a.max() > 65535):
+                raise ImageReadError(f"{path}: a 32-bit integer image with values outside 0..65535; "
+                                     f"convert it to 8-bit PNG or JPEG.")
+            a = a * (255 / 65535)
+        return Image.fromarray(np.round(a).clip(0, 255).astype(np.uint8), "L").convert("RGB")
+    try:
+        return img.convert("RGB")
+    except (ValueError, OSError) as e:
+        raise ImageReadError(f"{path}: cannot convert mode {img.mode!r} to RGB ({e}).") from e
+
+
+def load_rgb(path):
+    """Open the image file at `path` as an RGB PIL image (fully read, file closed). Drop-in for torchvision's
+    default ImageFolder loader; raises ImageReadError naming the file when it is truncated, corrupt or not an
+    image."""
+    from PIL import Image
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return to_rgb(img, path)
+    except ImageReadError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise ImageReadError(f"{path}: cannot read this image ({type(e).__name__}: {e}). The file is damaged, "
+                             f"truncated or not an image: replace or delete it (re-download or re-extract the "
+                             f"data if it came from an archive).") from e
+
+
+class CheckedImageFolder(DatasetFolder):
+    """torchvision's ImageFolder, but reading with load_rgb (errors name the file), taking every image suffix that
+    reorganisation takes (torchvision's list lacks .gif, so such images would vanish silently), and numbering the
+    classes by a given list `classes` (None: by the folders found, as ImageFolder does). Class folders missing here
+    are simply empty; a class folder that is not in the list raises ValueError naming it. This keeps ONE class
+    numbering across train, valid and train_valid: ImageFolder alone numbers each folder's classes by what that
+    folder holds, so a class missing from valid would shift every later class index there."""
+
+    def __init__(self, root, transform=None, classes=None):
+        self.fixed_classes = list(classes) if classes is not None else None
+        super().__init__(root, load_rgb, tuple(sorted(IMAGE_EXTENSIONS)), transform=transform,
+                         allow_empty=classes is not None)
+        self.imgs = self.samples
+
+    def find_classes(self, directory):
+        found, mapping = super().find_classes(directory)
+        if self.fixed_classes is None:
+            return found, mapping
+        unknown = sorted(set(found) - set(self.fixed_classes))
+        if unknown:
+            raise ValueError(f"{directory} has class folder(s) that the training split does not have: "
+                             f"{unknown[:10]}. The model could never predict them; rebuild the split "
+                             f"(helpers.reorg_train_valid) or move those images.")
+        return list(self.fixed_classes), {c: i for i, c in enumerate(self.fixed_classes)}

@@ -1,0 +1,79 @@
+"""Label files and tables: reading them as UTF-8 whatever the locale, and checking them against the image files
+before anything is built from them. Every problem names the file, the line or the images concerned."""
+import csv
+import os
+from pathlib import Path
+
+from .constants import IMAGE_EXTENSIONS
+from .folders import natural_key
+
+
+def csv_rows(fname, ncols=2):
+    """(line number, [cells]) for every data row of a CSV file: UTF-8 (a byte-order mark is tolerated), the header
+    row skipped, blank lines skipped, cells stripped. A row without exactly `ncols` non-empty cells raises
+    ValueError naming its line."""
+    try:
+        with open(fname, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{fname} is not UTF-8 text ({e}). Save it as UTF-8 (Excel: 'CSV UTF-8').") from None
+    for lineno, row in enumerate(rows[1:], start=2):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        cells = [cell.strip() for cell in row]
+        if len(cells) != ncols or not all(cells):
+            raise ValueError(f"{fname}, line {lineno}: expected {ncols} non-empty cells, got {row!r}")
+        yield lineno, cells
+
+
+def group_by_label(files, labels, folder):
+    """{label: [file names]} for the image files of `folder` (natural order kept), after checking that every image
+    has a label and every label an image (ValueError naming up to 10 of each, with a hint when the ids look like
+    file names). An id is its file name without the extension ('a.b.png' has id 'a.b')."""
+    stem = {f: os.path.splitext(f)[0] for f in files}
+    unlabelled = [f for f in files if stem[f] not in labels]
+    missing = sorted(set(labels) - set(stem.values()), key=natural_key)
+    if not files and not labels:
+        raise ValueError(f"{folder} has no images and the label file no rows: nothing to reorganise. Is this the "
+                         f"right folder (a partial download or unzip)?")
+    if unlabelled or missing:
+        msg = []
+        if unlabelled:
+            msg.append(f"{len(unlabelled)} image(s) in {folder} have no label: {unlabelled[:10]}")
+        if missing:
+            msg.append(f"{len(missing)} labelled id(s) have no image in {folder}: {missing[:10]}")
+        if any(Path(k).suffix.lower() in IMAGE_EXTENSIONS for k in list(labels)[:100]):
+            msg.append("the label ids look like file names with extensions; ids are file names WITHOUT extension")
+        raise ValueError("; ".join(msg) + ". Fix the label file or the folder (a partial unzip?) and run again.")
+    by_label = {}
+    for f in files:
+        by_label.setdefault(labels[stem[f]], []).append(f)
+    return dict(sorted(by_label.items()))
+
+
+def check_image_table(df, root, image_col, label_col, classes=None):
+    """Check a table of image paths (Classify Leaves' train.csv/test.csv) against the files under root; returns
+    (the table without exact duplicate rows, the class list or None when there is no label column, number of
+    duplicates dropped). Raises ValueError naming the rows for: a missing column, an image listed with two
+    labels, a listed file that does not exist, a label outside `classes`."""
+    if image_col not in df.columns:
+        raise ValueError(f"no {image_col!r} column in the table (columns: {list(df.columns)})")
+    has_labels = label_col in df.columns
+    cols = [image_col, label_col] if has_labels else [image_col]
+    dupes = df.duplicated(subset=cols)
+    df = df[~dupes]
+    clash = df[df.duplicated(subset=[image_col], keep=False)]
+    if len(clash):
+        first = clash[image_col].iloc[0]
+        raise ValueError(f"{clash[image_col].nunique()} image(s) listed with different labels, e.g. {first!r}: "
+                         f"{sorted(clash[clash[image_col] == first][label_col])}")
+    missing = [p for p in df[image_col] if not (Path(root) / p).is_file()]
+    if missing:
+        raise ValueError(f"{len(missing)} image file(s) listed in the table are missing under {root}: {missing[:10]}")
+    if not has_labels:
+        return df, (list(classes) if classes is not None else None), int(dupes.sum())
+    classes = list(classes) if classes is not None else sorted(set(df[label_col]))
+    unknown = sorted(set(df[label_col]) - set(classes))
+    if unknown:
+        raise ValueError(f"{len(unknown)} label(s) are not among the {len(classes)} known classes: {unknown[:10]}")
+    return df, classes, int(dupes.sum())

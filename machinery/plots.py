@@ -1,0 +1,93 @@
+"""Drawing internals: images from tensors, training curves, confusion matrices, and red caveat titles."""
+import math
+
+import numpy as np
+import torch
+
+from . import caveats
+
+
+def to_image(img, mean=None, std=None):
+    """A displayable (H, W, C) float array in [0, 1] (or (H, W) for one channel) from a CHW/HWC tensor or array
+    (undoing mean/std normalisation if given), or a PIL image."""
+    if hasattr(img, "convert"):  # PIL
+        return np.asarray(img.convert("RGB"))
+    t = torch.as_tensor(np.asarray(img) if not torch.is_tensor(img) else img).detach().cpu().float()
+    if t.dim() == 3 and t.shape[0] in (1, 3) and t.shape[-1] not in (1, 3):
+        t = t.permute(1, 2, 0)
+    if mean is not None:
+        t = t * torch.tensor(std) + torch.tensor(mean)
+    if t.max() > 1.5:
+        t = t / 255
+    return t.clamp(0, 1).numpy().squeeze()
+
+
+def title_with_caveats(fig, title, fontsize=9):
+    """Give a figure its title, with the stand-in / random-weights tag in red on a line of its own above it."""
+    tag = caveats.results_tag().strip()
+    text = f"{tag}\n{title}" if tag and title else (tag or title or "")
+    fig.suptitle(text, color="red" if tag else "black", fontsize=fontsize)
+
+
+def history_figure(history, title=None, eval_label="test acc"):
+    """Training curves of a train_ch13 history: loss (left), accuracies (middle), and the learning rate (right)
+    only when it changed during the run. Every epoch is a marker, so one epoch already shows. Returns the figure."""
+    import matplotlib.pyplot as plt
+    epochs = history["epoch"]
+    lr_changes = len(set(history["lr"])) > 1
+    fig, axes = plt.subplots(1, 3 if lr_changes else 2, figsize=(10 if lr_changes else 8, 3.0), squeeze=False)
+    ax_loss, ax_acc = axes[0][0], axes[0][1]
+    ax_loss.plot(epochs, history["train_loss"], "o-", label="train loss")
+    if "valid_loss" in history and any(not math.isnan(v) for v in history["valid_loss"]):
+        ax_loss.plot(epochs, history["valid_loss"], "s--", label=eval_label.replace("acc", "loss"))
+    ax_loss.set(xlabel="epoch", ylabel="loss (mean per example)")
+    ax_acc.plot(epochs, history["train_acc"], "o-", label="train acc")
+    if any(not math.isnan(a) for a in history["test_acc"]):
+        ax_acc.plot(epochs, history["test_acc"], "s--", label=eval_label)
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", ylim=(-0.02, 1.02))
+    panels = [ax_loss, ax_acc]
+    if lr_changes:
+        ax_lr = axes[0][2]
+        ax_lr.plot(epochs, history["lr"], "o-", color="tab:purple")
+        ax_lr.set(xlabel="epoch", ylabel="learning rate")
+        ax_lr.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+        panels.append(ax_lr)
+    for ax in panels:
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    title_with_caveats(fig, title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(y_true, y_pred, num_classes):
+    """(num_classes, num_classes) int64 counts; row = true class, column = predicted class."""
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return cm
+
+
+def confusion_figure(y_true, y_pred, classes, normalize=True, ax=None):
+    """The confusion matrix as an image (rows: true class, normalised per row by default). Returns the figure."""
+    import matplotlib.pyplot as plt
+    cm = confusion_matrix(y_true, y_pred, len(classes))
+    shown = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
+    if ax is None:
+        size = max(4, 0.45 * len(classes))
+        fig, ax = plt.subplots(figsize=(size, size))
+    fig = ax.figure
+    ax.imshow(shown, cmap="Blues", vmin=0)
+    ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=8)
+    ax.set_yticks(range(len(classes)), classes, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.grid(False)
+    if len(classes) <= 12:
+        for i in range(len(classes)):
+            for j in range(len(classes)):
+                ax.text(j, i, f"{shown[i, j]:.2f}" if normalize else str(cm[i, j]), ha="center", va="center",
+                        fontsize=7, color="white" if shown[i, j] > shown.max() / 2 else "black")
+    ax.set_title((caveats.results_tag() + "confusion matrix").strip(), fontsize=9,
+                 color="red" if caveats.results_tag() else "black")
+    return fig

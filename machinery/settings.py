@@ -1,0 +1,55 @@
+"""Where things live: the repository, the data and output folders, the COURSE_* environment variables, and whether
+code runs inside a notebook frontend.
+
+Environment variables (all optional):
+    COURSE_DATA_MODE   real | standin | auto    forces the data mode everywhere (CI and tests set 'standin')
+    COURSE_DATA_DIR    where datasets are downloaded and built      (default: <repo>/data)
+    COURSE_OUTPUT_DIR  where figures and submissions are written   (default: <repo>/outputs)
+    COURSE_HEADLESS    1 = no live plot/progress updates (set by `make test` and `make run`)
+"""
+import os
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+DATA_MODES = ("real", "standin", "auto")
+
+
+def data_dir_root():
+    """Where archives are downloaded and stand-ins built: $COURSE_DATA_DIR, else <repo>/data."""
+    return Path(os.environ.get("COURSE_DATA_DIR", REPO_DIR / "data")).expanduser()
+
+
+def output_dir(*parts):
+    """The folder for figures, submissions and checkpoints: $COURSE_OUTPUT_DIR or <repo>/outputs, created."""
+    path = Path(os.environ.get("COURSE_OUTPUT_DIR", REPO_DIR / "outputs")).expanduser().joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def data_mode(mode=None):
+    """The data mode in force: $COURSE_DATA_MODE if set (it wins, so CI can force it), else `mode`, else 'auto'."""
+    chosen = os.environ.get("COURSE_DATA_MODE") or mode or "auto"
+    if chosen not in DATA_MODES:
+        raise ValueError(f"data mode must be 'real', 'standin' or 'auto', not {chosen!r} "
+                         f"(check COURSE_DATA_MODE)")
+    return chosen
+
+
+def mode_forced():
+    """True when COURSE_DATA_MODE overrides the mode passed in code."""
+    return bool(os.environ.get("COURSE_DATA_MODE"))
+
+
+def in_notebook():
+    """True inside a Jupyter kernel (JupyterLab, Colab, VS Code, nbval, papermill)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def headless():
+    """True when nothing should be updated live: COURSE_HEADLESS=1 (make run, make test), or no notebook kernel."""
+    return os.environ.get("COURSE_HEADLESS", "") not in ("", "0") or not in_notebook()

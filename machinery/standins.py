@@ -1,0 +1,267 @@
+"""Synthetic stand-in datasets with exactly the real on-disk layouts, for machines that cannot download the real
+data (offline, CI). A stand-in always says so: a STANDIN_README.txt in its folder, a boxed banner when it is used,
+and the [STAND-IN DATA] tag on every result printed afterwards (see caveats)."""
+import colorsys
+import csv
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import caveats
+from .constants import CIFAR10_CLASSES, DOG_BREEDS
+from .settings import mode_forced
+
+# Where each dataset's archive extracts to, relative to the data root.
+EXTRACTED_FOLDER = {"hotdog": "hotdog", "cifar10_tiny": "kaggle_cifar10_tiny", "dog_tiny": "kaggle_dog_tiny",
+                    "leaves": "classify-leaves"}
+STANDIN_MARKER = "STANDIN_README.txt"
+
+STANDIN_DEFAULTS = {
+    # hotdog: the real set has 1,000 + 1,000 train and 400 + 400 test images of varying size.
+    "hotdog": {"n_train": 120, "n_test": 40, "size": (96, 320)},
+    # cifar10_tiny: 1,000 train images (ids 1..1000) and 5 test images, all 32x32 PNG.
+    "cifar10_tiny": {"n_train": 1000, "n_test": 5, "size": 32},
+    # dog_tiny: about 1,000 train JPEGs over 120 breeds and 10 test images, a few hundred pixels a side.
+    "dog_tiny": {"n_train": 1000, "n_test": 10, "size": (200, 500)},
+    # leaves (Classify Leaves): 18,353 train and 8,800 test 224x224 JPEGs in one images/ folder, 176 species.
+    "leaves": {"n_train": 1000, "n_test": 100, "size": 224, "num_classes": 40},
+}
+
+
+def synthetic_image(rng, class_index, num_classes, height, width):
+    """One (height, width, 3) uint8 image whose class shows as a hue, a stripe angle and a blob.
+
+    The signal survives flips, crops, resizing and brightness jitter, so that a small net learns it in seconds.
+    Classes differ by hue (12 steps) and, past 12 classes, by saturation and stripe angle.
+    """
+    hue = (class_index % 12) / 12 + rng.normal(0, 0.012)
+    sat = 0.75 if (class_index // 12) % 2 == 0 else 0.45
+    angle = math.pi * ((class_index // 24) % 5) / 5
+    yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
+    phase = rng.uniform(0, 2 * math.pi)
+    freq = 6 if (class_index // 120) % 2 == 0 else 11                   # classes past 120 (leaves): finer stripes
+    stripes = 0.5 + 0.5 * np.sin(2 * math.pi * freq * (xx * math.cos(angle) + yy * math.sin(angle)) + phase)
+    value = 0.55 + 0.3 * stripes
+    cy, cx, r = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7) * width / max(height, width), rng.uniform(0.15, 0.3)
+    blob = ((yy - cy) ** 2 + (xx - cx) ** 2 * 0.5) < r**2       # an elongated blob ("the object")
+    value = np.where(blob, 0.95, value)
+    pure = np.array(colorsys.hsv_to_rgb(hue % 1.0, 1.0, 1.0))         # the hue at full saturation and value
+    sat_map = np.where(blob, sat * 0.6, sat)[..., None]
+    rgb = value[..., None] * ((1 - sat_map) + sat_map * pure)          # HSV -> RGB for one hue
+    rgb += rng.normal(0, 0.06, rgb.shape)
+    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+def _save_image(array, path):
+    from PIL import Image
+    img = Image.fromarray(array)
+    if path.suffix == ".jpg":
+        img.save(path, quality=90)
+    else:
+        img.save(path)
+
+
+def _random_size(rng, size):
+    if isinstance(size, int):
+        return size, size
+    lo, hi = size
+    return int(rng.integers(lo, hi + 1)), int(rng.integers(lo, hi + 1))
+
+
+def make_standin(name, root, n_train=None, n_test=None, size=None, num_classes=None, seed=0):
+    """Write a synthetic stand-in for dataset `name` under `root` and return its folder (the real layout).
+
+    hotdog:        <root>/hotdog/{train,test}/{hotdog,not-hotdog}/<n>.png        (n_train, n_test are PER CLASS)
+    cifar10_tiny:  <root>/kaggle_cifar10_tiny/{train/<id>.png, test/<id>.png, trainLabels.csv}   (ids from 1)
+    dog_tiny:      <root>/kaggle_dog_tiny/{train/<hexid>.jpg, test/<hexid>.jpg, labels.csv}       (id,breed)
+    leaves:        <root>/classify-leaves/{images/<n>.jpg, train.csv (image,label), test.csv (image)}, with a
+                   long-tailed class distribution (every class has at least 2 training images)
+
+    size is an int (square) or a (min, max) range of side lengths in pixels. num_classes limits the classes used
+    (dog_tiny: the first breeds in sorted order). A file STANDIN_README.txt in the folder says loudly what it is.
+    """
+    if name not in STANDIN_DEFAULTS:
+        raise KeyError(f"No stand-in for {name!r}; known: {sorted(STANDIN_DEFAULTS)}")
+    spec = {**STANDIN_DEFAULTS[name]}
+    spec.update({k: v for k, v in dict(n_train=n_train, n_test=n_test, size=size, num_classes=num_classes).items()
+                 if v is not None})
+    rng = np.random.default_rng(seed)
+    out = Path(root) / EXTRACTED_FOLDER[name]
+    if out.exists():
+        shutil.rmtree(out)
+    if name == "leaves":
+        _make_leaves(out, spec, rng)
+    elif name == "hotdog":
+        _make_hotdog(out, spec, rng)
+    else:
+        _make_kaggle(name, out, spec, rng)
+    (out / STANDIN_MARKER).write_text(
+        f"STAND-IN DATA. This folder is a SYNTHETIC replacement for the {name!r} dataset, made by "
+        f"machinery.standins.make_standin\nwith {json.dumps(spec)}, seed {seed}. It has the real layout, but its "
+        f"images are synthetic:\nnumbers measured on it say nothing about the real dataset.\n")
+    return out
+
+
+def _make_hotdog(out, spec, rng):
+    for split, n in (("train", spec["n_train"]), ("test", spec["n_test"])):
+        for cls in ("hotdog", "not-hotdog"):
+            (out / split / cls).mkdir(parents=True)
+            for k in range(n):
+                # hot dogs are red-orange (hue 0); other food takes any hue but that one
+                h, w = _random_size(rng, spec["size"])
+                idx = 0 if cls == "hotdog" else int(rng.integers(3, 10))
+                _save_image(synthetic_image(rng, idx, 12, h, w), out / split / cls / f"{k}.png")
+
+
+def _make_kaggle(name, out, spec, rng):
+    """cifar10_tiny and dog_tiny: train/<id>, test/<id> and a label CSV."""
+    (out / "train").mkdir(parents=True)
+    (out / "test").mkdir()
+    if name == "cifar10_tiny":
+        classes, labels_csv, header, ext = CIFAR10_CLASSES, "trainLabels.csv", ("id", "label"), ".png"
+        train_ids = [str(i) for i in range(1, spec["n_train"] + 1)]
+        test_ids = [str(i) for i in range(1, spec["n_test"] + 1)]
+    else:
+        classes, labels_csv, header, ext = DOG_BREEDS, "labels.csv", ("id", "breed"), ".jpg"
+        hexid = lambda: "".join(rng.choice(list("0123456789abcdef"), 32))  # noqa: E731
+        train_ids = [hexid() for _ in range(spec["n_train"])]
+        test_ids = [hexid() for _ in range(spec["n_test"])]
+    classes = classes[: spec.get("num_classes") or len(classes)]
+    # every class appears at least once when there are enough images, like the real samples
+    train_labels = [classes[i % len(classes)] for i in range(len(train_ids))]
+    rng.shuffle(train_labels)
+    for split, ids, labels in (("train", train_ids, train_labels),
+                               ("test", test_ids, rng.choice(classes, len(test_ids)))):
+        for id_, label in zip(ids, labels):
+            h, w = _random_size(rng, spec["size"])
+            img = synthetic_image(rng, classes.index(label), len(classes), h, w)
+            _save_image(img, out / split / f"{id_}{ext}")
+    with open(out / labels_csv, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(zip(train_ids, train_labels))
+
+
+def _make_leaves(out, spec, rng):
+    """Classify Leaves layout: one images/ folder numbered train first, then test; CSVs of relative paths."""
+    num_classes = spec["num_classes"]
+    if spec["n_train"] < 2 * num_classes:
+        raise ValueError(f"n_train={spec['n_train']} is too small: every one of {num_classes} classes needs 2 images")
+    classes = [f"species_{k:03d}" for k in range(num_classes)]
+    # long tail: 2 images per class, the rest shared out with Zipf-like weights
+    weights = 1 / np.arange(1, num_classes + 1) ** 0.8
+    counts = 2 + rng.multinomial(spec["n_train"] - 2 * num_classes, weights / weights.sum())
+    train_labels = [c for c, n in zip(classes, counts) for _ in range(n)]
+    rng.shuffle(train_labels)
+    (out / "images").mkdir(parents=True)
+    rows = []
+    for n, label in enumerate([*train_labels, *rng.choice(classes, spec["n_test"])]):
+        h, w = _random_size(rng, spec["size"])
+        _save_image(synthetic_image(rng, classes.index(label), num_classes, h, w), out / "images" / f"{n}.jpg")
+        rows.append((f"images/{n}.jpg", label))
+    with open(out / "train.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("image", "label"), *rows[: len(train_labels)]])
+    with open(out / "test.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("image",), *[(image,) for image, _ in rows[len(train_labels):]]])
+
+
+def is_standin(data_dir, tag=None):
+    """True when data_dir (or a folder above it, up to 3 levels) is a stand-in made by make_standin.
+
+    tag: a dataset name. When it is given and the folder is a stand-in, every later results_tag() carries
+    'STAND-IN DATA: <tag>', as after get_dataset. This covers a stand-in reached through a path (such as a
+    notebook's KAGGLE_*_DIR), which would otherwise pass as real data."""
+    p = Path(data_dir).resolve()
+    found = any((q / STANDIN_MARKER).exists() for q in [p, *list(p.parents)[:3]])
+    if found and tag:
+        caveats.add(f"data:{tag}", f"STAND-IN DATA: {tag}")
+    return found
+
+
+def banner(name, reason):
+    """The boxed warning printed whenever a stand-in replaces dataset `name`; `reason` says why."""
+    return caveats.boxed([f"STAND-IN DATA: {name!r} is SYNTHETIC, generated on this machine.",
+                          "Every number, plot and submission below describes the stand-in, NOT the real dataset.",
+                          f"Why: {reason}",
+                          "For real data: set COURSE_DATA_MODE=real (or auto) on a machine that can download it."],
+                         "#")
+
+
+def standin_folder(name, root, reason=None, **standin_kwargs):
+    """The stand-in for `name` under <root>/standin/<name>-<hash of standin_kwargs>/, built once (aside, then
+    renamed into place, so that it is never half-built). Prints the banner and tags every later result."""
+    if reason is None:
+        reason = "the stand-in was asked for (mode 'standin'" + \
+                 (", forced by COURSE_DATA_MODE)." if mode_forced() else ").")
+    root = Path(root)
+    key = hashlib.sha1(json.dumps(standin_kwargs, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    parent = root / "standin" / f"{name}-{key}"
+    folder = parent / EXTRACTED_FOLDER[name]
+    if not (folder / STANDIN_MARKER).exists():
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+        try:
+            make_standin(name, tmp, **standin_kwargs)
+            if parent.exists():
+                shutil.rmtree(parent)
+            parent.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, parent)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    is_standin(folder, tag=name)
+    print(banner(name, reason))
+    print(f"Stand-in folder: {folder}")
+    return folder
+
+
+# What a dataset's folder must hold, real or stand-in (paths relative to the folder).
+LAYOUTS = {"hotdog": ["train/hotdog", "train/not-hotdog", "test/hotdog", "test/not-hotdog"],
+           "cifar10_tiny": ["train", "test", "trainLabels.csv"],
+           "dog_tiny": ["train", "test", "labels.csv"],
+           "leaves": ["images", "train.csv", "test.csv"]}
+
+
+def missing_parts(name, folder):
+    """The parts of dataset `name`'s layout that `folder` lacks ([] when it has them all)."""
+    return [part for part in LAYOUTS[name] if not (Path(folder) / part).exists()]
+
+
+def announce(name, folder, note=None):
+    """Say which data `folder` holds (tagging the results when it is a stand-in) and return it as a Path."""
+    folder = Path(folder)
+    if is_standin(folder, tag=name):
+        print(f"STAND-IN data for {name!r} (reached through a path): {folder}")
+    else:
+        caveats.drop(f"data:{name}")
+        print(f"Using the real {name!r} data in {folder}" + (f" ({note})" if note else ""))
+    return folder
+
+
+def extracted_folder(name, root):
+    """<root>/<the dataset's folder> when it is there with the whole layout and is not a stand-in, else None:
+    data extracted by hand, without the archive."""
+    folder = Path(root) / EXTRACTED_FOLDER[name]
+    if folder.is_dir() and not missing_parts(name, folder) and not is_standin(folder):
+        return folder
+    return None
+
+
+def user_folder(name, folder, tag=None):
+    """A dataset folder given by the learner (a notebook's *_DIR parameter): '~' expanded, a relative path taken
+    from the repository root (one rule for every notebook, wherever the kernel runs), the layout checked with an
+    error that shows the resolved path. Returns the resolved Path, announced as real or stand-in."""
+    from .settings import REPO_DIR
+    path = (REPO_DIR / Path(folder).expanduser()).resolve()
+    missing = missing_parts(name, path) if path.is_dir() else None
+    if missing is None or missing:
+        raise FileNotFoundError(
+            f"{path} (from {str(folder)!r}; a relative path is taken from the repository root {REPO_DIR}) "
+            + ("does not exist" if missing is None else f"lacks {missing}") + f". A {name!r} folder holds "
+            f"{LAYOUTS[name]}: point to the unpacked download, or leave the parameter at None.")
+    return announce(tag or name, path)
