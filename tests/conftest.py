@@ -1,9 +1,12 @@
 """Shared fixtures (tests/ and tests/machinery/): a real HTTP server on 127.0.0.1, isolated data/output folders,
-a small stand-in, and a clean slate of caveats."""
+a small stand-in, real photos, and a clean slate of caveats."""
 import http.server
+import importlib.util
 import shutil
 import socket
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +90,28 @@ def cifar_copy(cifar_standin, tmp_path):
 def no_caveats(monkeypatch):
     """No [STAND-IN DATA] / [RANDOM WEIGHTS] caveat from an earlier test leaks into this one."""
     monkeypatch.setattr(caveats, "_CAVEATS", {})
+
+
+def _test_module(name):
+    """tests/<name>.py, imported once as `name` so that test files can `import name` under pytest's default and
+    importlib import modes alike (the latter does not put tests/ on sys.path)."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+photo_sets = _test_module("real_photo_sets")
+
+
+@pytest.fixture(scope="session")
+def real_photos(tmp_path_factory):
+    """The four datasets of lectures 37-40 built from real photos that installed wheels ship (tests/real_photo_sets.py
+    says where each file comes from). A dict: 'hotdog', 'cifar', 'dog', 'leaves' -> data folder. Read-only: copy a
+    folder before changing it (reorganising writes into it)."""
+    try:
+        return photo_sets.build_all(tmp_path_factory.mktemp("real_photos"))
+    except photo_sets.MissingSource as e:
+        pytest.fail(str(e))
