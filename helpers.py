@@ -205,7 +205,7 @@ def copyfile(filename, target_dir):
     shutil.copy(filename, target)
 
 
-def reorg_train_valid(data_dir, labels, valid_ratio):
+def reorg_train_valid(data_dir, labels, valid_ratio, *, link=True):
     """Sort <data_dir>/train/<id>.<ext> into <tree>/{train_valid,train,valid}/<label>/ (the tree is
     <data_dir>/train_valid_test) and return n_valid_per_label = max(1, floor(valid_ratio * size of the smallest
     class)), as d2l does: every image goes to train_valid, and to valid or train.
@@ -213,7 +213,9 @@ def reorg_train_valid(data_dir, labels, valid_ratio):
     Beyond d2l: the validation images are the first ones of each class in natural file-name order (d2l takes the
     order os.listdir happens to give, so its split differs between machines); a class too small to give n_valid
     images and keep one for training keeps one (so train has every class); files are hard-linked instead of copied
-    (no extra disk; symlinks or copies across filesystems); a second call with the same files, labels and ratio
+    (no extra disk; symlinks or copies across filesystems; link=False copies as d2l does: the book's own
+    reorganisation code, run AFTER ours on the same folder, raises shutil.SameFileError on a hard link to its
+    source, so delete train_valid_test first or reorganise with link=False); a second call with the same files, labels and ratio
     does nothing, and a changed file, label or ratio rebuilds the tree; a read-only data folder (Kaggle Notebooks)
     gets its tree in the output folder instead; missing labels or images raise ValueError naming them.
     """
@@ -232,29 +234,29 @@ def reorg_train_valid(data_dir, labels, valid_ratio):
     if single:
         print(f"{len(single)} class(es) have a single image; it stays in train and they have no validation "
               f"image: {single[:10]}")
-    params = {"valid_ratio": valid_ratio, "files": folders.listing_fingerprint(src, files, by_label)}
+    params = {"valid_ratio": valid_ratio, "link": link, "files": folders.listing_fingerprint(src, files, by_label)}
     folders.write_tree(src, folders.tree_root(data_dir), plan, ["train", "valid", "train_valid"], params,
-                       ".reorg_train_valid.json")
+                       ".reorg_train_valid.json", link)
     return n_valid_per_label
 
 
-def reorg_test(data_dir):
+def reorg_test(data_dir, *, link=True):
     """Put <data_dir>/test/* into <tree>/test/unknown/, one class folder, so that ImageFolder can read the
-    unlabelled test images (d2l.reorg_test). Links instead of copies, stray files ignored, rebuilt only when the
-    test files change."""
+    unlabelled test images (d2l.reorg_test). Links instead of copies (link=False: copies), stray files ignored,
+    rebuilt only when the test files change."""
     src = Path(data_dir) / "test"
     files = list_images(src)
     plan = [(f, "test", "unknown") for f in files]
     folders.write_tree(src, folders.tree_root(data_dir), plan, ["test"],
-                       {"files": folders.listing_fingerprint(src, files)}, ".reorg_test.json")
+                       {"link": link, "files": folders.listing_fingerprint(src, files)}, ".reorg_test.json", link)
 
 
-def reorg_kaggle_data(data_dir, labels_file, valid_ratio):
+def reorg_kaggle_data(data_dir, labels_file, valid_ratio, *, link=True):
     """d2l's reorg_cifar10_data / reorg_dog_data in one: read the labels, split train, collect test.
     Returns n_valid_per_label."""
     labels = read_csv_labels(Path(data_dir) / labels_file)
-    n_valid = reorg_train_valid(data_dir, labels, valid_ratio)
-    reorg_test(data_dir)
+    n_valid = reorg_train_valid(data_dir, labels, valid_ratio, link=link)
+    reorg_test(data_dir, link=link)
     return n_valid
 
 
@@ -882,7 +884,7 @@ class Animator:
         ax.cla()
         for i, (xs, ys) in enumerate(zip(self.X, self.Y)):
             ax.plot(xs, ys, self.fmts[i] if i < len(self.fmts) else "-", marker="." if len(xs) < 3 else None)
-        ax.set(**{k: v for k, v in self.config.items() if v is not None})
+        ax.set(**{k: v for k, v in self.config.items() if v is not None and not (k == "xlim" and v[0] == v[1])})
         if self.legend:
             ax.legend(self.legend, fontsize=8)
         ax.grid(True)

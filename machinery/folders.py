@@ -85,9 +85,9 @@ def link_or_copy(src, dst):
         return "copy"
 
 
-def link_all(jobs, workers=4):
+def link_all(jobs, workers=4, link=True):
     """Put each (source file, target folder) of `jobs` into its folder, in a tree that was just emptied, with
-    link_or_copy; each folder is made once and no target is looked up first, so that 100,000 entries cost little
+    link_or_copy (link=False: always a copy, shutil.copy2); each folder is made once and no target is looked up first, so that 100,000 entries cost little
     more than the link calls. Folders are filled by `workers` threads (link() releases the GIL; different folders
     do not contend): about 1.8x faster than one thread on 2 cores. Returns a Counter of the modes used."""
     by_folder = collections.defaultdict(list)
@@ -97,6 +97,10 @@ def link_all(jobs, workers=4):
     def fill(folder):
         os.makedirs(folder, exist_ok=True)
         prefix = os.path.join(folder, "")
+        if not link:
+            for src in by_folder[folder]:
+                shutil.copy2(src, prefix + os.path.basename(src))
+            return collections.Counter(copy=len(by_folder[folder]))
         return collections.Counter(link_or_copy(src, prefix + os.path.basename(src)) for src in by_folder[folder])
 
     if len(by_folder) < 2 or workers < 2:
@@ -122,9 +126,9 @@ def needs_rebuild(folders, manifest, params):
     return True
 
 
-def write_tree(src, out, plan, splits, params, manifest):
+def write_tree(src, out, plan, splits, params, manifest, link=True):
     """Build the part `splits` of a reorganised tree: every (file, split, label) of `plan` becomes
-    <out>/<split>/<label>/<file>, linked from <src>/<file>. Nothing happens when the manifest says the tree was
+    <out>/<split>/<label>/<file>, linked from <src>/<file> (link=False: copied). Nothing happens when the manifest says the tree was
     built from the same `params` (which must fingerprint the source files); otherwise the splits are removed and
     rebuilt, and the manifest is written last, so an interrupted build is redone. Returns True if it built."""
     out, manifest = Path(out), Path(out) / manifest
@@ -133,10 +137,10 @@ def write_tree(src, out, plan, splits, params, manifest):
         return False
     src = os.path.join(src, "")
     target = {(split, label): os.path.join(out, split, label) for _, split, label in plan}
-    modes = link_all((src + f, target[split, label]) for f, split, label in plan)
+    modes = link_all(((src + f, target[split, label]) for f, split, label in plan), link=link)
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
-    if modes.get("symlink") or modes.get("copy"):
+    if link and (modes.get("symlink") or modes.get("copy")):
         _say_once(("modes", str(out)), f"{out}: hard links were not possible here; used "
                   + ", ".join(f"{n} {m}{'s' if n > 1 else ''}" for m, n in modes.items() if m != "link") + ".")
     manifest.write_text(json.dumps(params))

@@ -29,7 +29,6 @@ except ImportError:
 
 CIFAR_NORM = [T.ToTensor(), T.Normalize(helpers.CIFAR10_MEAN, helpers.CIFAR10_STD)]
 IMAGENET_NORM = T.Normalize(helpers.IMAGENET_MEAN, helpers.IMAGENET_STD)
-FIXED_LATER = "fixed on main by the reliability work"
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -421,7 +420,7 @@ def test_leaves_predict_and_submission_real(real_photos, tmp_path):
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# known to be wrong today (xfail, strict: they flip to failures when the fix lands, and the marks go)
+# unusual files: 16-bit PNGs are scaled (not clipped to white), and a truncated JPEG is named, on every path
 # --------------------------------------------------------------------------------------------------------------------
 
 PATHS = ["imagefolder", "csv", "cache"]
@@ -463,7 +462,6 @@ def odd_files(tmp_path):
     return {"tree": tmp_path / "tree", "bad": tmp_path / "bad", "camera": camera}
 
 
-@pytest.mark.xfail(strict=True, reason=FIXED_LATER)
 @pytest.mark.parametrize("path_kind", PATHS)
 def test_16bit_grey_png_is_scaled_not_clipped(odd_files, path_kind):
     """A 16-bit grey PNG holds 0..65535: mid-grey 32768 must decode to ~128 (not 255, white), and a real photo
@@ -474,7 +472,6 @@ def test_16bit_grey_png_is_scaled_not_clipped(odd_files, path_kind):
     assert np.abs(camera.astype(int) - odd_files["camera"][:, :, None].astype(int)).max() <= 1
 
 
-@pytest.mark.xfail(strict=True, reason=FIXED_LATER)
 @pytest.mark.parametrize("path_kind", PATHS)
 def test_truncated_jpeg_error_names_the_file(odd_files, path_kind):
     with pytest.raises(Exception) as err:
