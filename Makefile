@@ -1,5 +1,5 @@
 # One-command set-up and runs. Every target creates ./.venv on first use (about 1-2 minutes), then reuses it.
-#   make run    execute every notebook headless -> outputs/ (executed .ipynb, .html, figures, submissions)
+#   make run    execute every notebook (zh and en) headless -> outputs/ (executed .ipynb, .html, figures, submissions)
 #   make test   unit tests + nbval over every notebook, on stand-in data
 #   make lab    JupyterLab on this folder
 #   make strip  remove outputs from the committed notebooks
@@ -8,10 +8,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
-NOTEBOOKS = $(sort $(wildcard notebooks/[0-9]*.ipynb))
+NOTEBOOKS = $(sort $(wildcard notebooks/zh/[0-9]*.ipynb notebooks/en/[0-9]*.ipynb))
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: setup run test unit nbval lab strip bench clean
+.PHONY: setup run test unit nbval lab strip bench stats clean
 
 setup: $(STAMP)
 
@@ -23,14 +23,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	mkdir -p outputs/notebooks
-	@for nb in $(NOTEBOOKS); do \
-	  name=$$(basename $$nb .ipynb); echo "== $$name"; \
-	  COURSE_HEADLESS=1 COURSE_OUTPUT_DIR=$(CURDIR)/outputs $(VENV)/bin/papermill --cwd notebooks \
-	    $$nb outputs/notebooks/$$name.ipynb || exit 1; \
-	  $(VENV)/bin/jupyter nbconvert --log-level WARN --to html outputs/notebooks/$$name.ipynb || exit 1; \
-	done
-	@echo "Executed notebooks, HTML, figures and submissions are in outputs/"
+	@start=$$(date +%s); for nb in $(NOTEBOOKS); do \
+	  lang=$$(basename $$(dirname $$nb)); name=$$(basename $$nb .ipynb); t0=$$(date +%s); \
+	  mkdir -p outputs/notebooks/$$lang; \
+	  COURSE_HEADLESS=1 COURSE_OUTPUT_DIR=$(CURDIR)/outputs $(VENV)/bin/papermill --log-level WARNING --cwd $$(dirname $$nb) \
+	    $$nb outputs/notebooks/$$lang/$$name.ipynb || exit 1; \
+	  $(VENV)/bin/jupyter nbconvert --log-level WARN --to html outputs/notebooks/$$lang/$$name.ipynb || exit 1; \
+	  echo "== $$lang/$$name: $$(( $$(date +%s) - t0 )) s"; \
+	done; echo "Executed notebooks, HTML, figures and submissions are in outputs/ ($$(( $$(date +%s) - start )) s)"
 
 # Tests run on stand-in data (COURSE_DATA_MODE=standin) so they need no internet and fit a 2-core CPU.
 test: $(STAMP)
@@ -43,6 +43,9 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
+stats:
+	python3 tools/notebook_stats.py 150
+
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks
 
@@ -51,7 +54,7 @@ strip: $(STAMP)
 	  --ClearMetadataPreprocessor.enabled=True --ClearMetadataPreprocessor.preserve_cell_metadata_mask=tags \
 	  --ClearMetadataPreprocessor.preserve_nb_metadata_mask=kernelspec \
 	  --ClearMetadataPreprocessor.preserve_nb_metadata_mask=language_info \
-	  notebooks/*.ipynb
+	  notebooks/*/*.ipynb
 
 clean:
 	rm -rf outputs

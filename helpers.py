@@ -104,6 +104,19 @@ def setup_notebook(chapter, seed=0, min_versions=None):
             "fig_dir": output_dir("figures", chapter)}
 
 
+def choose_preset(presets, choice, data_dir, device):
+    """The hyperparameters a notebook runs with, as a namespace (hp.EPOCHS, ...), and one line saying which and why.
+    presets: {'full': {...}, 'small': {...}}; choice: 'full', 'small' or 'auto'. 'auto' takes 'small' when the data
+    in data_dir is a stand-in (also one reached by fallback, offline) or when there is no GPU, else 'full'."""
+    from types import SimpleNamespace
+    standin, cpu = is_standin(data_dir), torch.device(device).type == "cpu"
+    chosen = choice if choice != "auto" else "small" if standin or cpu else "full"
+    why = "as asked" if choice != "auto" else "the data is a stand-in" if standin else "there is no GPU" if cpu \
+        else "real data and a GPU"
+    print(f"preset '{chosen}' ({why}): " + ", ".join(f"{k} {v}" for k, v in presets[chosen].items()))
+    return SimpleNamespace(**presets[chosen])
+
+
 # =====================================================================================================================
 # 2. Data: d2l's DATA_HUB and download_extract, and the choice between real data and a stand-in
 # =====================================================================================================================

@@ -108,15 +108,81 @@ def make_standin(name, root, n_train=None, n_test=None, size=None, num_classes=N
     return out
 
 
+def _rotated(yy, xx, cy, cx, angle):
+    """Coordinates (u along the angle, v across it) relative to the centre (cy, cx)."""
+    dy, dx = yy - cy, xx - cx
+    return dx * math.cos(angle) + dy * math.sin(angle), -dx * math.sin(angle) + dy * math.cos(angle)
+
+
+def _food_colour(rng, value=(0.45, 0.95)):
+    """A food colour: any hue from red through orange and yellow to brown or green, for BOTH classes."""
+    hue = rng.choice([rng.uniform(0.0, 0.17), rng.uniform(0.2, 0.4)], p=[0.8, 0.2])
+    return np.array(colorsys.hsv_to_rgb(hue, rng.uniform(0.35, 0.9), rng.uniform(*value)))
+
+
+def food_image(rng, hotdog, height, width):
+    """One (height, width, 3) uint8 photo-like image for the hotdog stand-in.
+
+    The classes differ in SHAPE and TEXTURE, not in colour: both draw their colours from the same food palette on a
+    random textured table. A hot dog is a long bun with a narrower, longer sausage lying in it (and often a wavy
+    sauce line); other food is a round dish with scattered toppings, a layered rectangular sandwich, or a few
+    separate round pieces. Objects vary in size, position and angle, so random crops can cut them, and a small
+    net needs several epochs to learn them.
+    """
+    yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
+    h, w = height / max(height, width), width / max(height, width)
+    table = np.array(colorsys.hsv_to_rgb(rng.uniform(0, 1), rng.uniform(0.05, 0.35), rng.uniform(0.55, 0.9)))
+    grain = 0.06 * np.sin(2 * math.pi * rng.uniform(8, 30) * (xx * math.cos(rng.uniform(0, math.pi))
+                                                               + yy * math.sin(rng.uniform(0, math.pi))))
+    img = table * (1 + grain[..., None])
+    cy, cx = rng.uniform(0.35, 0.65) * h, rng.uniform(0.35, 0.65) * w
+    size = rng.uniform(0.22, 0.4) * min(h, w) * 2
+    angle = rng.uniform(-0.6, 0.6) if rng.uniform() < 0.8 else rng.uniform(0, math.pi)
+
+    def paint(mask, colour, shade=0.0):
+        nonlocal img
+        img = np.where(mask[..., None], colour * (1 - shade), img)
+
+    if hotdog:
+        u, v = _rotated(yy, xx, cy, cx, angle)
+        length = size * rng.uniform(1.0, 1.3)
+        bun = (u / length) ** 2 + (v / (length * rng.uniform(0.28, 0.36))) ** 2 < 1
+        sausage = (u / (length * 1.12)) ** 2 + (v / (length * rng.uniform(0.1, 0.14))) ** 2 < 1
+        paint(bun, _food_colour(rng, (0.7, 0.95)))
+        paint(sausage, _food_colour(rng, (0.35, 0.7)))
+        if rng.uniform() < 0.7:                                          # a wavy line of sauce along the sausage
+            wave = np.abs(v - length * 0.03 * np.sin(u / length * rng.uniform(12, 20))) < length * 0.02
+            paint(wave & (np.abs(u) < length * 0.9), _food_colour(rng, (0.8, 1.0)))
+    else:
+        kind = rng.integers(0, 3)
+        if kind == 0:                                                     # a round dish with toppings
+            r = np.hypot(yy - cy, xx - cx)
+            paint(r < size * 0.8, _food_colour(rng, (0.6, 0.95)))
+            for _ in range(rng.integers(5, 12)):
+                ty, tx = cy + rng.normal(0, size * 0.3), cx + rng.normal(0, size * 0.3)
+                paint((np.hypot(yy - ty, xx - tx) < size * rng.uniform(0.06, 0.12)) & (r < size * 0.75),
+                      _food_colour(rng, (0.3, 0.8)))
+        elif kind == 1:                                                   # a layered sandwich
+            u, v = _rotated(yy, xx, cy, cx, angle)
+            box = (np.abs(u) < size * rng.uniform(0.6, 0.9)) & (np.abs(v) < size * rng.uniform(0.45, 0.7))
+            layers = np.floor((v / size + 1) * rng.uniform(3, 6)) % 2 == 0
+            paint(box, _food_colour(rng, (0.7, 0.95)))
+            paint(box & layers, _food_colour(rng, (0.35, 0.8)))
+        else:                                                             # a few separate round pieces
+            for _ in range(rng.integers(3, 7)):
+                ty, tx = cy + rng.normal(0, size * 0.5), cx + rng.normal(0, size * 0.5)
+                paint(np.hypot(yy - ty, xx - tx) < size * rng.uniform(0.15, 0.3), _food_colour(rng, (0.4, 0.95)))
+    img = img + rng.normal(0, 0.04, img.shape)
+    return (np.clip(img, 0, 1) * 255).astype(np.uint8)
+
+
 def _make_hotdog(out, spec, rng):
     for split, n in (("train", spec["n_train"]), ("test", spec["n_test"])):
         for cls in ("hotdog", "not-hotdog"):
             (out / split / cls).mkdir(parents=True)
             for k in range(n):
-                # hot dogs are red-orange (hue 0); other food takes any hue but that one
                 h, w = _random_size(rng, spec["size"])
-                idx = 0 if cls == "hotdog" else int(rng.integers(3, 10))
-                _save_image(synthetic_image(rng, idx, 12, h, w), out / split / cls / f"{k}.png")
+                _save_image(food_image(rng, cls == "hotdog", h, w), out / split / cls / f"{k}.png")
 
 
 def _make_kaggle(name, out, spec, rng):

@@ -9,7 +9,7 @@ import pytest
 
 import helpers
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks" / "en"
 
 
 def run_notebook(name, tmp_path, monkeypatch, **parameters):
