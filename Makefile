@@ -52,6 +52,7 @@ lab: $(STAMP)
 strip: $(STAMP)
 	$(VENV)/bin/jupyter nbconvert --log-level WARN --clear-output --inplace \
 	  --ClearMetadataPreprocessor.enabled=True --ClearMetadataPreprocessor.preserve_cell_metadata_mask=tags \
+	  --ClearMetadataPreprocessor.preserve_cell_metadata_mask=jupyter \
 	  --ClearMetadataPreprocessor.preserve_nb_metadata_mask=kernelspec \
 	  --ClearMetadataPreprocessor.preserve_nb_metadata_mask=language_info \
 	  notebooks/*/*.ipynb

@@ -290,6 +290,13 @@ def default_num_workers():
     return min(4, max(0, (os.cpu_count() or 1) - 1))
 
 
+def image_folder(root, transform=None, classes=None):
+    """torchvision's ImageFolder over <root>/<class>/<image>, but an unreadable image raises an error naming its
+    file, 16-bit images are scaled instead of clipped, and `classes` (a list) fixes the class numbering
+    (machinery.images.CheckedImageFolder)."""
+    return images.CheckedImageFolder(root, transform, classes)
+
+
 def reorganised_loaders(data_dir, train_tf, test_tf, batch_size, num_workers=None):
     """ImageFolder datasets and DataLoaders over the reorganised splits train, valid, train_valid and test.
     Returns (datasets, loaders), two dicts keyed by split.
