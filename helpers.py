@@ -245,8 +245,8 @@ def reorg_train_valid(data_dir, labels, valid_ratio, *, link=True):
         plan += [(f, "valid" if k < n_valid else "train", label) for k, f in enumerate(names)]
     single = [label for label, names in by_label.items() if len(names) == 1]
     if single:
-        print(f"{len(single)} class(es) have a single image; it stays in train and they have no validation "
-              f"image: {single[:10]}")
+        print(f"{len(single)} of {len(by_label)} classes have a single image, which stays in train: they have no "
+              f"validation image ({', '.join(single[:5])}{', ...' if len(single) > 5 else ''})")
     params = {"valid_ratio": valid_ratio, "link": link, "files": folders.listing_fingerprint(src, files, by_label)}
     folders.write_tree(src, folders.tree_root(data_dir), plan, ["train", "valid", "train_valid"], params,
                        ".reorg_train_valid.json", link)
@@ -644,7 +644,7 @@ def train_batch_ch13(net, X, y, loss, trainer, devices, *, amp=False, scaler=Non
 
 def evaluate_accuracy_gpu(net, data_iter, device=None):
     """Accuracy (fraction correct, a float) of net over every batch of data_iter, in eval mode (d2l's function).
-    Unlike d2l's, the net's previous train/eval mode is restored afterwards."""
+    Unlike d2l's, the net's previous train/eval mode is restored afterwards, and an empty data_iter gives nan."""
     device = device or next(iter(net.parameters())).device
     was_training = net.training
     net.eval()
@@ -654,7 +654,7 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
             X, y = accel.to_device(X, device), y.to(device)
             metric.add(accuracy(net(X), y), y.numel())
     net.train(was_training)
-    return metric[0] / max(metric[1], 1)
+    return metric[0] / metric[1] if metric[1] else float("nan")         # nan: no example to score
 
 
 def evaluate_loss(net, data_iter, loss=None, *, device=None):

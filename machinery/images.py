@@ -1,6 +1,8 @@
 """Reading one image file. Every error names the file (among 50,000 files an anonymous 'image file is truncated'
 cannot be found), and modes that PIL's convert('RGB') would clip are scaled: a 16-bit grey PNG comes out grey, not
 white."""
+import os
+
 import numpy as np
 from torchvision.datasets import DatasetFolder
 
@@ -71,9 +73,9 @@ class CheckedImageFolder(DatasetFolder):
         self.imgs = self.samples
 
     def find_classes(self, directory):
-        found, mapping = super().find_classes(directory)
         if self.fixed_classes is None:
-            return found, mapping
+            return super().find_classes(directory)
+        found = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir())
         unknown = sorted(set(found) - set(self.fixed_classes))
         if unknown:
             raise ValueError(f"{directory} has class folder(s) that the training split does not have: "

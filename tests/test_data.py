@@ -1,6 +1,7 @@
 """Section 2 of helpers (data): d2l's download / download_extract / DATA_HUB against a real HTTP server on 127.0.0.1,
 and get_dataset's choice between real data and a stand-in."""
 import csv
+import shutil
 import hashlib
 import io
 import os
@@ -207,3 +208,35 @@ def test_auto_mode_uses_real_data_when_reachable(data_root, hub, http_server, tm
     assert folder == data_root / "hotdog" and not helpers.is_standin(folder)
     assert len(list((folder / "train" / "hotdog").iterdir())) == 2
     assert helpers.results_tag() == "" and "Using the real" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------------------------------------- folders
+
+def test_get_dataset_takes_an_extracted_folder_relative_to_the_repository(tmp_path, no_caveats, capsys):
+    """Every chapter accepts an already extracted folder (hotdog included); a relative path is taken from the
+    repository root wherever the kernel runs, and an error shows the resolved path."""
+    src = standins.make_standin("hotdog", tmp_path, n_train=2, n_test=1, size=24)
+    (src / standins.STANDIN_MARKER).unlink()                  # pretend these are the real photos
+    relative = os.path.relpath(src, REPO)
+    assert helpers.get_dataset("hotdog", folder=relative) == src
+    assert "Using the real 'hotdog' data" in capsys.readouterr().out and helpers.results_tag() == ""
+    shutil.rmtree(src / "test")
+    with pytest.raises(FileNotFoundError) as err:
+        helpers.get_dataset("hotdog", folder=relative)
+    assert str(src) in str(err.value) and "test/hotdog" in str(err.value) and "repository root" in str(err.value)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        helpers.get_dataset("cifar10_tiny", folder="no/such/folder")
+
+
+def test_auto_mode_uses_an_extracted_folder_when_the_archive_cannot_be_had(data_root, hub, closed_port, monkeypatch,
+                                                                           no_caveats, capsys):
+    monkeypatch.delenv("COURSE_DATA_MODE", raising=False)
+    hub["hotdog"] = (f"http://127.0.0.1:{closed_port}/hotdog.zip", "0" * 40)       # offline
+    src = standins.make_standin("hotdog", data_root, n_train=2, n_test=1, size=24)    # unzipped by hand
+    (src / standins.STANDIN_MARKER).unlink()
+    folder = helpers.get_dataset("hotdog", mode="auto")
+    out = capsys.readouterr().out
+    assert folder == data_root / "hotdog" and "Using the real 'hotdog' data" in out and "extracted folder" in out
+    assert helpers.results_tag() == ""
+    shutil.rmtree(folder / "train" / "hotdog")                  # an incomplete folder is not taken for the data
+    assert helpers.is_standin(helpers.get_dataset("hotdog", mode="auto", n_train=2, n_test=1, size=24))

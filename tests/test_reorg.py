@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 import helpers
-from machinery import folders
+from machinery import folders, standins
 
 
 def _tree(root):
@@ -138,7 +138,7 @@ def test_a_class_with_a_single_image_keeps_it_for_training(cifar_copy, capsys):
         labels[i] = "dog"
     n = helpers.reorg_train_valid(cifar_copy, labels, 0.1)
     assert n == 1                                              # d2l's count: max(1, floor(1 * 0.1))
-    assert "single image" in capsys.readouterr().out
+    assert "have a single image" in capsys.readouterr().out
     tree = _tree(cifar_copy)
     assert tree["train"]["cat"] == [f"{lonely}.png"] and "cat" not in tree["valid"]
     assert all(len(v) == 1 for k, v in tree["valid"].items())
@@ -171,3 +171,81 @@ def test_ids_with_extensions_get_a_hint(cifar_copy):
     labels = {f"{k}.png": v for k, v in helpers.read_csv_labels(cifar_copy / "trainLabels.csv").items()}
     with pytest.raises(ValueError, match="WITHOUT extension"):
         helpers.reorg_train_valid(cifar_copy, labels, 0.1)
+
+
+# --- splits are checked, not assumed --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ratio", [-0.1, 1.0, 1.5])
+def test_reorganisation_validates_valid_ratio(cifar_copy, ratio):
+    labels = helpers.read_csv_labels(cifar_copy / "trainLabels.csv")
+    with pytest.raises(ValueError, match="valid_ratio must be"):
+        helpers.reorg_train_valid(cifar_copy, labels, ratio)
+    assert not (cifar_copy / "train_valid_test").exists()
+
+
+def test_an_empty_train_folder_with_a_header_only_csv_says_so(tmp_path):
+    (tmp_path / "train").mkdir()
+    (tmp_path / "test").mkdir()
+    (tmp_path / "trainLabels.csv").write_text("id,label\n")
+    with pytest.raises(ValueError, match="no images and the label file no rows"):
+        helpers.reorg_kaggle_data(tmp_path, "trainLabels.csv", 0.1)
+
+
+def test_a_replaced_image_rebuilds_the_tree(cifar_copy):
+    labels = helpers.read_csv_labels(cifar_copy / "trainLabels.csv")
+    helpers.reorg_train_valid(cifar_copy, labels, 0.1, link=False)      # copies: a stale copy would survive
+    src = cifar_copy / "train" / "5.png"
+    new = (cifar_copy / "train" / "6.png").read_bytes()
+    src.unlink()
+    src.write_bytes(new)                                                 # the same name, another image
+    helpers.reorg_train_valid(cifar_copy, labels, 0.1, link=False)
+    placed = cifar_copy / "train_valid_test" / "train_valid" / labels["5"] / "5.png"
+    assert placed.read_bytes() == new
+
+
+def test_one_image_per_class_gives_a_usable_split(tmp_path):
+    """The dogs layout with one photo per breed: d2l sends every photo to valid and leaves train empty."""
+    data = standins.make_standin("dog_tiny", tmp_path, n_train=120, n_test=3, size=24)
+    n = helpers.reorg_kaggle_data(data, "labels.csv", 0.1)
+    counts = helpers.split_counts(data)
+    assert n == 1 and len(counts["train"]) == 120 and counts.get("valid", {}) == {}
+    datasets, _ = helpers.reorganised_loaders(data, None, None, 8, num_workers=0)
+    assert datasets["train"].classes == datasets["valid"].classes == helpers.dog_breeds()
+    assert len(datasets["valid"]) == 0 and len(datasets["train"]) == 120
+
+
+def test_loaders_number_every_split_by_one_class_list(cifar_copy):
+    helpers.reorg_kaggle_data(cifar_copy, "trainLabels.csv", 0.1)
+    root = cifar_copy / "train_valid_test"
+    shutil.rmtree(root / "valid" / "airplane")                 # valid lacks a class: indices must not shift
+    datasets, _ = helpers.reorganised_loaders(cifar_copy, None, None, 8, num_workers=0)
+    assert datasets["valid"].class_to_idx == datasets["train"].class_to_idx == datasets["train_valid"].class_to_idx
+    for path, target in datasets["valid"].samples:
+        assert datasets["valid"].classes[target] == os.path.basename(os.path.dirname(path))
+    (root / "valid" / "unicorn").mkdir()                         # a class the model could never predict
+    shutil.copy(root / "train_valid" / "cat" / os.listdir(root / "train_valid" / "cat")[0], root / "valid" / "unicorn")
+    with pytest.raises(ValueError, match=r"unicorn"):
+        helpers.reorganised_loaders(cifar_copy, None, None, 8, num_workers=0)
+
+
+# --- UTF-8 whatever the locale ---------------------------------------------------------------------------------------
+
+def test_label_files_are_utf8_whatever_the_locale(tmp_path):
+    """Non-ASCII labels, a byte-order mark (Excel's 'CSV UTF-8'), read by a Python whose locale is plain ASCII."""
+    import subprocess
+    import sys
+    path = tmp_path / "labels.csv"
+    path.write_bytes("\ufeffid,label\n1,Ahorn-Blätter\n2,银杏\n".encode("utf-8"))
+    code = ("import sys, json; sys.path.insert(0, sys.argv[1]); import helpers; "
+            "print(json.dumps(helpers.read_csv_labels(sys.argv[2])))")
+    env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0",
+           "PYTHONCOERCECLOCALE": "0", "PYTHONIOENCODING": "ascii:backslashreplace"}
+    out = subprocess.run([sys.executable, "-c", code, str(helpers.REPO_DIR), str(path)], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    import json
+    assert json.loads(out.stdout) == {"1": "Ahorn-Blätter", "2": "银杏"}
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes("id,label\n1,Ahorn-Bl\xe4tter\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="not UTF-8"):
+        helpers.read_csv_labels(bad)

@@ -441,3 +441,15 @@ def test_keep_freed_cpu_memory_is_applied_once_by_cpu_loaders():
     if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
         assert applied is True
     assert len(list(loader)) == 2                 # and the loader works as before
+
+
+def test_a_corrupt_image_is_named_and_no_cache_is_written(cifar_tree):
+    train = cifar_tree / "train"
+    bad = sorted(train.rglob("*.png"))[3]
+    data = bad.read_bytes()
+    bad.unlink()                                                # a new file, not the hard-linked source
+    bad.write_bytes(data[:60])                                  # truncated
+    fastdata._FAST_CACHE.clear()
+    with pytest.raises(OSError, match=str(bad)):
+        fastdata.image_folder_cache(train, store="disk")
+    assert not list(cifar_tree.glob(".train.fastcache/*.npy"))
