@@ -199,6 +199,33 @@ def generate(comp, folder, n_train, n_test, seed=0, workers=None):
     return {**figures, "cached": False}
 
 
+def generate_apart(comp, folder, n_train, n_test, workers=None):
+    """`generate` in a child process: this process stays as lean as a fresh `import helpers`, so that the steps
+    forked from it start with the memory a fresh process would have. Returns generate's figures."""
+    import multiprocessing
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=lambda: queue.put(generate(comp, folder, n_train, n_test, workers=workers)))
+    proc.start()
+    while True:
+        try:
+            figures = queue.get(timeout=5)
+            break
+        except Exception:                                   # queue.Empty: still generating, or dead
+            if not proc.is_alive():
+                raise RuntimeError(f"generating {folder} failed (exit code {proc.exitcode}); see above") from None
+    proc.join()
+    return figures
+
+
+def fresh_import_peak():
+    """Peak RSS (bytes) of a fresh interpreter that only imports helpers: the floor under every step's peak."""
+    import subprocess
+    code = "import helpers, resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1]) * 1024
+
+
 def disk_usage(path):
     """Bytes allocated on disk under path (st_blocks, hard links counted once), like du."""
     seen, total = set(), 0
@@ -447,6 +474,7 @@ def run_step(name, c):
     sys.stdout.flush()
     sys.stderr.flush()
     load = open("/proc/loadavg").read().split()[:3]
+    parent = {k: v for k, v in (line.split(":", 1) for line in open("/proc/self/status")) if k in ("VmRSS", "RssAnon")}
     t0 = time.perf_counter()
     pid = os.fork()
     if pid == 0:                                          # the child: run, write the result, leave without cleanup
@@ -475,7 +503,8 @@ def run_step(name, c):
         time.sleep(SAMPLE_EVERY_S)
     total_s = time.perf_counter() - t0
     record = {"comp": c["comp"], "step": name, "total_s": round(total_s, 2), "prep_s": round(prep_s, 2),
-              "loadavg_at_start": load, "exit_code": os.waitstatus_to_exitcode(status),
+              "loadavg_at_start": load, "parent_at_fork": {k: v.strip() for k, v in parent.items()},
+              "exit_code": os.waitstatus_to_exitcode(status),
               "peak_rss_bytes": usage.ru_maxrss * 1024,
               "peak_tree_pss_bytes": peak_pss if sampled else None,
               "peak_tree_anon_shmem_bytes": peak_anon if sampled else None}
@@ -524,7 +553,7 @@ def note(r):
     return ""
 
 
-def print_table(records, generation):
+def print_table(records, generation, floor):
     head = f"{'competition':<12}{'step':<22}{'wall s':>9}{'peak RSS':>10}{'tree PSS':>10}{'anon+shm':>10}  " \
            f"{'vs 12 GB':<14}note"
     print("\n" + head + "\n" + "-" * (len(head) + 40))
@@ -538,7 +567,9 @@ def print_table(records, generation):
               f"  {r['verdict']:<14}{note(r)}")
     print("memory in GiB. peak RSS: the step's process (wait4 ru_maxrss, exact); tree PSS: the process and its "
           "loader workers,\nsampled every 0.2 s; anon+shm: the part of it that is not reclaimable page cache. "
-          f"Verdict on the larger of the two: ok <= {TIGHT / GiB:.0f}, TIGHT <= {COLAB_RAM / GiB:.0f}, else EXCEEDS.")
+          f"Verdict on the larger of the two: ok <= {TIGHT / GiB:.0f}, TIGHT <= {COLAB_RAM / GiB:.0f}, else EXCEEDS.\n"
+          f"Steps are forked from a process that has imported helpers and count only the pages they touch; a fresh "
+          f"process that imports helpers peaks at {floor / GiB:.2f} GiB RSS.")
 
 
 def advice(records):
@@ -590,13 +621,15 @@ def main(argv=None):
     usage = shutil.disk_usage(root.parent if not root.exists() else root) if root.parent.exists() else None
     if usage:
         print(f"disk: {usage.free / 1e9:.0f} GB free")
+    floor = fresh_import_peak()
+    print(f"a fresh process that imports helpers peaks at {floor / GiB:.2f} GiB RSS (the floor of every step)")
     generation, records, t_start = {}, [], time.perf_counter()
     for comp in comps:
         n_train, n_test = SIZES[mode][comp]
         folder = root / ("kaggle_cifar10" if comp == "cifar10" else "kaggle_dog")
         print(f"[{comp}] generating {n_train:,} train + {n_test:,} test images in {folder} (skipped if cached)",
               flush=True)
-        generation[comp] = generate(comp, folder, n_train, n_test, workers=args.workers)
+        generation[comp] = generate_apart(comp, folder, n_train, n_test, workers=args.workers)
         g = generation[comp]
         took = "cached" if g["cached"] else f"{g['seconds']:.1f} s"
         print(f"[{comp}] generation: {took}, {g['files']:,} files, "
@@ -611,14 +644,14 @@ def main(argv=None):
             if "traceback" in r:
                 print("    " + r["traceback"].strip().replace("\n", "\n    "), flush=True)
     load_after = open("/proc/loadavg").read().strip()
-    print_table(records, generation)
+    print_table(records, generation, floor)
     notes = advice(records)
     if notes:
         print("\n" + "\n".join(f"- {line}" for line in notes))
     print(f"\nload average before {load_before}; after {load_after}; "
           f"total {time.perf_counter() - t_start:.0f} s")
     report = {"mode": mode, "data_dir": str(root), "sizes": {k: SIZES[mode][k] for k in comps},
-              "limit_bytes": COLAB_RAM, "tight_bytes": TIGHT, "loadavg_before": load_before,
+              "fresh_import_peak_rss_bytes": floor, "limit_bytes": COLAB_RAM, "tight_bytes": TIGHT, "loadavg_before": load_before,
               "loadavg_after": load_after, "machine": {"cores": os.cpu_count(), "platform": platform.platform(),
                                                       "python": platform.python_version(),
                                                       "torch": torch.__version__,
