@@ -266,6 +266,22 @@ def tiny_net(num_classes):
                          nn.Linear(8, num_classes))
 
 
+def _vm():
+    """This process's resident memory now: {'VmRSS': bytes, 'RssAnon': bytes}."""
+    with open("/proc/self/status") as f:
+        return {k: int(v.split()[0]) * 1024 for k, v in (line.split(":", 1) for line in f) if k in ("VmRSS", "RssAnon")}
+
+
+def _predict_measured(net, loader, timings):
+    """helpers.predict, with its time and how much this process's anonymous memory grew while it ran."""
+    before, t0 = _vm(), time.perf_counter()
+    probs = helpers.predict(net, loader, device=torch.device("cpu"))
+    timings["predict_s"] = time.perf_counter() - t0
+    timings["batches"] = len(loader)
+    timings["anon_growth_in_predict_bytes"] = _vm()["RssAnon"] - before["RssAnon"]
+    return probs
+
+
 def _timed(fn):
     t0 = time.perf_counter()
     out = fn()
@@ -310,16 +326,18 @@ def _save_probs(c, name, probs, ids):
 
 
 def step_predict_imagefolder(c):
+    timings = {}
+
     def run():
         datasets, loaders = helpers.reorganised_loaders(c["data_dir"], c["train_tf"], c["test_tf"], c["batch"])
-        probs = helpers.predict(tiny_net(len(c["classes"])), loaders["test"], device=torch.device("cpu"))
+        probs = _predict_measured(tiny_net(len(c["classes"])), loaders["test"], timings)
         ids = [Path(p).stem for p, _ in datasets["test"].samples]
         del loaders                                         # the persistent workers end here (and are waited for)
         return probs, ids, {s: len(d) for s, d in datasets.items()}
     (probs, ids, n), s = _timed(run)
     _save_probs(c, "imagefolder", probs, ids)
-    return {"wall_s": s, "images": len(ids), "images_per_s": len(ids) / s, "num_workers": helpers.default_num_workers(),
-            "split_images": n}
+    return {"wall_s": s, **timings, "images": len(ids), "images_per_s": len(ids) / s,
+            "num_workers": helpers.default_num_workers(), "split_images": n}
 
 
 def step_predict_fast(c):
@@ -329,9 +347,11 @@ def step_predict_fast(c):
         t0 = time.perf_counter()
         datasets, loaders = helpers.fast_loaders(c["data_dir"], c["batch"], recipe=c["recipe"], device="cpu")
         timings["fast_loaders_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        probs = helpers.predict(tiny_net(len(c["classes"])), loaders["test"], device=torch.device("cpu"))
-        timings["predict_s"] = time.perf_counter() - t0
+        # bytes of image arrays the loaders hold BESIDES the datasets' arrays (e.g. channels-last copies on a CPU)
+        timings["loader_copies_bytes"] = sum(
+            loader.images.nbytes for split, loader in loaders.items()
+            if loader.images.untyped_storage().data_ptr() != datasets[split].images.untyped_storage().data_ptr())
+        probs = _predict_measured(tiny_net(len(c["classes"])), loaders["test"], timings)
         return probs, [Path(p).stem for p, _ in datasets["test"].samples], datasets
     (probs, ids, datasets), s = _timed(run)
     _save_probs(c, "fast", probs, ids)
@@ -352,9 +372,7 @@ def step_predict_fast_memmap(c):
         loader = FastLoader(ds.images, ds.targets, c["batch"], recipe, train=False, device="cpu", dataset=ds,
                             sizes=ds.sizes if recipe.get("cache_size") else None, on_device=False)
         timings["load_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        probs = helpers.predict(tiny_net(len(c["classes"])), loader, device=torch.device("cpu"))
-        timings["predict_s"] = time.perf_counter() - t0
+        probs = _predict_measured(tiny_net(len(c["classes"])), loader, timings)
         return probs, [Path(p).stem for p, _ in ds.samples]
     (probs, ids), s = _timed(run)
     fast = Path(c["work"]) / "fast_probs.npy"
@@ -538,18 +556,19 @@ def note(r):
         return f"{r['n_valid_per_label']} valid/class; " + ", ".join(f"{k} {v:,}" for k, v in r["images"].items())
     if step == "reorg_again":
         return "rebuilt!" if r["rebuilt"] else "nothing redone (idempotent)"
+    growth = f"; predict +{r.get('anon_growth_in_predict_bytes', 0) / GiB:.2f} GiB anon in {r.get('batches')} batches"
     if step == "predict_imagefolder":
-        return f"{r['images']:,} img, {r['images_per_s']:,.0f} img/s, {r['num_workers']} worker(s)"
+        return f"{r['images']:,} img, {r['images_per_s']:,.0f} img/s, {r['num_workers']} worker(s)" + growth
     if step == "predict_fast":
-        return (f"load 4 splits {r['fast_loaders_s']:.1f} s ({r['all_splits_bytes'] / 1e9:.2f} GB), "
-                f"{r['images_per_s']:,.0f} img/s")
+        return (f"4 splits {r['all_splits_bytes'] / GiB:.2f} GiB + loader copies {r['loader_copies_bytes'] / GiB:.2f}"
+                f" GiB, loaded in {r['fast_loaders_s']:.0f} s; {r['images_per_s']:,.0f} img/s" + growth)
     if step == "predict_fast_memmap":
         same = {True: "same probs", False: "DIFFERENT probs", None: ""}[r["identical_to_predict_fast"]]
-        return f"test only, memmap; {r['images_per_s']:,.0f} img/s; {same}"
+        return f"test only, memmap; {r['images_per_s']:,.0f} img/s; {same}" + growth
     if step == "submission":
         agree = r.get("argmax_agreement_fast_vs_imagefolder")
         return (f"{r['rows']:,} x {r['columns']}, write {r['write_s']:.1f} s, validate {r['validate_s']:.1f} s"
-                + (f"; fast vs ImageFolder argmax agree {agree:.1%}" if agree is not None else ""))
+                + (f"; fast vs ImageFolder argmax agree {agree:.2%}" if agree is not None else ""))
     return ""
 
 
@@ -585,12 +604,20 @@ def advice(records):
         if fast and "error" not in fast:
             lines.append(f"{comp}: fast_loaders holds all four splits in host memory: "
                          f"{fast['all_splits_bytes'] / GiB:.2f} GiB of uint8 arrays "
-                         f"({', '.join(f'{k} {v / GiB:.2f}' for k, v in fast['split_array_bytes'].items())}); with "
-                         f"device='cuda' (Colab) these host arrays stay referenced and the same bytes go to the GPU.")
+                         f"({', '.join(f'{k} {v / GiB:.2f}' for k, v in fast['split_array_bytes'].items())}), "
+                         f"plus {fast['loader_copies_bytes'] / GiB:.2f} GiB of copies made by the loaders here; with "
+                         f"device='cuda' (Colab) the datasets' host arrays stay referenced and the same bytes go to "
+                         f"the GPU.")
             if low and "error" not in low:
                 lines.append(f"{comp}: predicting from the memory-mapped test cache alone peaks at "
                              f"{gb(low['peak_bytes'])} GiB (anon+shm {gb(low['peak_tree_anon_shmem_bytes'])}) vs "
                              f"{gb(fast['peak_bytes'])} GiB for fast_loaders.")
+        for r in rs.values():      # memory that grows with the number of batches: a leak or a fragmented heap
+            if r.get("anon_growth_in_predict_bytes", 0) > 0.5 * GiB and r.get("batches", 0) >= 10:
+                lines.append(f"{comp}: {r['step']}: the process's anonymous memory grew by "
+                             f"{r['anon_growth_in_predict_bytes'] / GiB:.2f} GiB while helpers.predict ran "
+                             f"({r['batches']} batches, {r['anon_growth_in_predict_bytes'] / r['batches'] / 2**20:.1f}"
+                             f" MiB per batch)")
     return lines
 
 
