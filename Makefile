@@ -4,6 +4,9 @@
 #   make lab    JupyterLab on this folder
 #   make strip  remove outputs from the committed notebooks
 #   make bench  fast data path vs d2l, one process -> outputs/bench.json (<10 min on 2 cores; BENCH_ARGS=--quick)
+#   make rehearsal  the CIFAR-10 and dog pipelines at the competitions' full size: time and peak memory per step
+#               against Colab's 12 GB -> outputs/rehearsal.json (generation ~6 min once, ~10 GB disk; REHEARSAL_ARGS=--quick)
+#   make stats  each notebook's language and visible code lines
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
@@ -11,7 +14,7 @@ STAMP   = $(VENV)/.installed
 NOTEBOOKS = $(sort $(wildcard notebooks/zh/[0-9]*.ipynb notebooks/en/[0-9]*.ipynb))
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: setup run test unit nbval lab strip bench stats clean
+.PHONY: setup run test unit nbval lab strip bench rehearsal stats clean
 
 setup: $(STAMP)
 
@@ -42,6 +45,9 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
+
+rehearsal: $(STAMP)
+	nice -n 10 $(PY) benchmarks/rehearsal.py $(REHEARSAL_ARGS)
 
 stats:
 	python3 tools/notebook_stats.py 150

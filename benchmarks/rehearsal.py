@@ -58,7 +58,7 @@ from torchvision import transforms as T             # noqa: E402
 import helpers                                      # noqa: E402
 
 # Machinery-level names (the fast data path). When helpers.py is split, repoint them here, in one place.
-from helpers import FAST_RECIPES, FastLoader, image_folder_cache  # noqa: E402
+from machinery.fastdata import FAST_RECIPES, FastLoader, image_folder_cache  # noqa: E402
 
 GiB = 2 ** 30
 COLAB_RAM = 12 * GiB            # Colab's free machine: "12.7 GB" of system RAM, of which ~1 GB the runtime itself uses

@@ -69,3 +69,29 @@ def synchronize(device):
     """Wait until the device has finished its queued work (CUDA runs asynchronously), so that a timer is honest."""
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize(device)
+
+
+class Collector:
+    """Per-batch results (B, ...) gathered into one CPU tensor allocated once, when the first batch arrives, for
+    len(data_iter.dataset) rows (grown by doubling when that is unknown). Keeping one small tensor per batch while
+    batch-sized temporaries come and go fragments a CPU's heap: predicting the 10,357 dog test photos at 256 pixels
+    grew a process by 6.2 GiB that way (benchmarks/rehearsal.py)."""
+
+    def __init__(self, data_iter):
+        dataset = getattr(data_iter, "dataset", None)
+        self.capacity = len(dataset) if dataset is not None and hasattr(dataset, "__len__") else 0
+        self.data, self.n = None, 0
+
+    def add(self, batch):
+        batch = batch.detach().to("cpu")
+        if self.data is None or self.n + len(batch) > len(self.data):
+            grown = torch.empty((max(self.capacity, 2 * self.n + len(batch)), *batch.shape[1:]), dtype=batch.dtype)
+            if self.data is not None:
+                grown[: self.n] = self.data[: self.n]
+            self.data = grown
+        self.data[self.n: self.n + len(batch)] = batch
+        self.n += len(batch)
+
+    def result(self):
+        """The rows collected so far (a tensor; empty when nothing came)."""
+        return self.data[: self.n] if self.data is not None else torch.empty(0)

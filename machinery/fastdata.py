@@ -24,7 +24,7 @@ from .accel import device_for
 from .constants import CIFAR10_MEAN, CIFAR10_STD, IMAGE_EXTENSIONS, IMAGENET_MEAN, IMAGENET_STD
 from .images import load_rgb
 
-FAST_CACHE_VERSION = 1
+FAST_CACHE_VERSION = 2          # 2: pixels stored channels-last (N, H, W, 3)
 _FAST_CACHE: dict = {}   # (folder, size tag) -> (fingerprint, CachedImageFolder): decoded sets reused in this process
 
 # Recipes for `fast_loaders` / `augment_batch` / `eval_batch`. size: output side (pixels); cache_size: side the images
@@ -75,17 +75,17 @@ class CachedImageFolder(torch.utils.data.Dataset):
 
 
 def _decode(path, size):
-    """One image file -> ((3, H, W) uint8 array, (height, width) of the file); size None: as is; (H, W): resized to
+    """One image file -> ((H, W, 3) uint8 array, (height, width) of the file); size None: as is; (H, W): resized to
     exactly H x W (PIL's antialiased bilinear, aspect not kept). Errors name the file (images.load_rgb)."""
     from PIL import Image
     img = load_rgb(path)
     original = (img.height, img.width)
     if size is not None and img.size != (size[1], size[0]):
         img = img.resize((size[1], size[0]), Image.BILINEAR)
-    return np.asarray(img).transpose(2, 0, 1), original
+    return np.asarray(img), original
 
 
-def image_folder_cache(folder, size=None, store="disk", memmap=False, workers=None):
+def image_folder_cache(folder, size=None, store="disk", memmap=False, workers=None, classes=None):
     """Decode the ImageFolder-style `folder` (<folder>/<class>/<image>) once; return a CachedImageFolder.
 
     size: None (every image must already share one size), an int S or (H, W): every image resized to S x S (H x W)
@@ -98,6 +98,8 @@ def image_folder_cache(folder, size=None, store="disk", memmap=False, workers=No
     removed, renamed or rewritten). memmap=True reads the .npy lazily (sets larger than RAM); otherwise it is loaded
     into RAM.
     Decoding runs on `workers` threads (default: one per core; PIL releases the GIL while decoding).
+    classes: a class list that fixes the numbering (as images.CheckedImageFolder); folders not in it are refused.
+    Pixels are stored channels-last: `.images` is an (N, 3, H, W) view of an (N, H, W, 3) array.
     Cost: N x 3 x H x W bytes (50,000 CIFAR images: 154 MB; 10,000 dogs at 256: 2 GB).
     """
     from torchvision.datasets.folder import find_classes, make_dataset
@@ -105,10 +107,18 @@ def image_folder_cache(folder, size=None, store="disk", memmap=False, workers=No
         raise ValueError(f"store must be 'disk' or 'memory', not {store!r}")
     folder = Path(folder)
     size = (size, size) if isinstance(size, int) else size
-    classes, class_to_idx = find_classes(folder)
-    samples = make_dataset(folder, class_to_idx, extensions=tuple(sorted(IMAGE_EXTENSIONS)))
-    if not samples:
-        raise ValueError(f"no images in the class folders of {folder}")
+    if classes is None:
+        classes, class_to_idx = find_classes(folder)
+    else:
+        unknown = sorted({p.name for p in folder.iterdir() if p.is_dir()} - set(classes))
+        if unknown:
+            raise ValueError(f"{folder} has class folder(s) that the training split does not have: {unknown[:10]}")
+        classes, class_to_idx = list(classes), {c: i for i, c in enumerate(classes)}
+    samples = make_dataset(folder, class_to_idx, extensions=tuple(sorted(IMAGE_EXTENSIONS)),
+                           allow_empty=True)
+    if not samples:                 # e.g. a validation split whose classes all had a single image
+        return CachedImageFolder(folder, torch.empty(0, 3, *(size or (0, 0)), dtype=torch.uint8),
+                                 torch.empty(0, dtype=torch.int64), classes, [], torch.empty(0, 2, dtype=torch.int64))
     fingerprint = folder_fingerprint(samples)
     tag = "asis" if size is None else f"{size[0]}x{size[1]}"
     key = (str(folder.resolve()), tag)
@@ -122,7 +132,7 @@ def image_folder_cache(folder, size=None, store="disk", memmap=False, workers=No
         try:
             info = json.loads(meta.read_text())
             if info.get("fingerprint") == fingerprint:
-                images = torch.from_numpy(np.load(npy, mmap_mode="c" if memmap else None))
+                images = torch.from_numpy(np.load(npy, mmap_mode="c" if memmap else None)).permute(0, 3, 1, 2)
                 sizes = torch.tensor(info["sizes"], dtype=torch.int64)
         except (ValueError, OSError, KeyError):
             images = None           # a damaged cache is simply rebuilt
@@ -135,13 +145,13 @@ def image_folder_cache(folder, size=None, store="disk", memmap=False, workers=No
         def fill(i):
             img, (sizes[i, 0], sizes[i, 1]) = _decode(paths[i], size)
             if img.shape != first.shape:
-                raise ValueError(f"{paths[i]} is {img.shape[2]}x{img.shape[1]}, {paths[0]} is "
-                                 f"{first.shape[2]}x{first.shape[1]}: pass cache_size= to fast_loaders (size= to image_folder_cache) "
-                                 f"to resize them to one size")
+                raise ValueError(f"{paths[i]} is {img.shape[1]}x{img.shape[0]}, {paths[0]} is "
+                                 f"{first.shape[1]}x{first.shape[0]}: pass cache_size= to fast_loaders "
+                                 f"(size= to image_folder_cache) to resize them to one size")
             array[i] = img
         with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
             list(pool.map(fill, range(len(paths))))
-        images = torch.from_numpy(array)
+        images = torch.from_numpy(array).permute(0, 3, 1, 2)       # (N, 3, H, W), channels-last: no copy
         if store == "disk":
             try:                    # write aside, then rename: a crash never leaves a half-written cache
                 cache_dir.mkdir(exist_ok=True)
@@ -298,7 +308,7 @@ def normalize_batch(x, mean, std):
     """(x / 255 - mean) / std per channel, as ToTensor() + Normalize(mean, std); x (B, 3, H, W) in 0..255 units."""
     scale = 1 / (torch.tensor(std, device=x.device, dtype=torch.float32).view(1, -1, 1, 1) * 255)
     shift = -torch.tensor(mean, device=x.device, dtype=torch.float32).view(1, -1, 1, 1) * 255 * scale
-    return torch.addcmul(shift, x, scale)                     # one pass over the batch (uint8 converts on the fly)
+    return torch.addcmul(shift, x.contiguous(), scale)        # one pass over the batch (uint8 converts on the fly)
 
 
 def _to_cache_pixels(boxes, sizes, H, W):
@@ -396,8 +406,8 @@ class FastLoader:
     recipe: a FAST_RECIPES entry (or a dict with its keys).
     train=True: a new shuffle every epoch, the last partial batch dropped (as d2l's training loaders), augment_batch;
     train=False: file order, every image, eval_batch. Yields (X (B, 3, size, size) float32, y (B,) int64) on device.
-    on_device=False keeps the images in host memory (pinned for CUDA) and copies each batch over: for sets larger than
-    the device's memory. `dataset` is kept for its classes and samples (e.g. to read test ids).
+    on_device=False keeps the images in host memory (or memory-mapped on disk) and copies each batch over, through a
+    pinned buffer on CUDA: for sets larger than the device's memory. `dataset` is kept for its classes and samples (e.g. to read test ids).
     """
 
     def __init__(self, images, labels, batch_size, recipe, train=True, device=None, shuffle=None, drop_last=None,
@@ -405,12 +415,10 @@ class FastLoader:
         self.device = torch.device(device) if device is not None else device_for(0)
         if self.device.type == "cpu":
             keep_freed_cpu_memory()             # batches are tens of MB: reuse their memory (see the docstring)
-        if on_device:
-            self.images = images.to(self.device)
-        else:
-            self.images = images.pin_memory() if self.device.type == "cuda" else images
+        self.images = images.to(self.device) if on_device else images       # no copy when already there
         if self.device.type == "cpu" and train and recipe.get("crop") == "resized" and recipe["size"] >= 64:
-            # torch's uint8 resize (crop_resize_batch on a CPU) is ~1.6x faster on channels-last images
+            # torch's uint8 resize (crop_resize_batch on a CPU) is ~1.6x faster on channels-last images; caches from
+            # image_folder_cache are stored channels-last, so this copies nothing for them
             self.images = self.images.contiguous(memory_format=torch.channels_last)
         self.sizes = sizes.to(self.device) if sizes is not None else None
         self.labels = torch.as_tensor(labels, dtype=torch.int64).to(self.device)
@@ -431,33 +439,38 @@ class FastLoader:
             if self.train and self.images.device == self.device and self.recipe.get("crop") == "resized":
                 X = augment_batch(self.images, **{**self.recipe, "sizes": sizes}, index=idx)   # crops read in place
             else:
-                images = self.images[idx.to(self.images.device)].to(self.device, non_blocking=True)
+                images = self.images[idx.to(self.images.device)]
+                if images.device != self.device and self.device.type == "cuda":
+                    images = images.pin_memory()            # one batch pinned, never the whole set
+                images = images.to(self.device, non_blocking=True)
                 X = (augment_batch if self.train else eval_batch)(images, **{**self.recipe, "sizes": sizes})
             yield X, self.labels[idx]
 
 
-def fast_loaders(data_dir, batch_size, recipe="cifar10", device=None, folder="train_valid_test", store="disk",
-                 on_device=True, **overrides):
-    """The fast counterpart of `reorganised_loaders`: (datasets, loaders) keyed by the same splits (train, valid,
-    train_valid, test), from <data_dir>/<folder>/<split>, with FastLoaders on `device` (default: the first GPU, else the CPU).
+def fast_loaders(data_dir, batch_size, recipe="cifar10", device=None, folder=None, store="disk", on_device=True,
+                 memmap=False, splits=("train", "valid", "train_valid", "test"), **overrides):
+    """The fast counterpart of helpers.reorganised_loaders: (datasets, loaders) keyed by the same splits (train,
+    valid, train_valid, test) of the reorganised tree of data_dir (or <data_dir>/<folder>), with FastLoaders on
+    `device` (default: the first GPU, else the CPU). Every labelled split numbers its classes by train_valid's list.
 
     recipe: a FAST_RECIPES name or dict; overrides replace its keys (e.g. scale=(0.5, 1)). Each split is decoded once
     (image_folder_cache, at recipe['cache_size']) and stored next to it (store='disk'), so later runs start fast.
-    Switch in a notebook: `datasets, loaders = helpers.fast_loaders(data_dir, batch_size) if FAST_DATA else
-    helpers.reorganised_loaders(data_dir, train_tf, test_tf, batch_size)`.
-    Memory: every split is held as uint8 on the device (N x 3 x H x W bytes each; train_valid repeats train + valid);
-    on_device=False keeps them in host memory and copies batch by batch.
+    Memory: every split loaded is held as uint8 (N x 3 x H x W bytes; train_valid repeats train + valid): load only
+    the `splits` a step needs (e.g. ("train_valid", "test") for the final run), memmap=True reads them from the disk
+    cache on demand instead of into RAM (CPU), on_device=False keeps them off the GPU and copies batch by batch.
     """
+    from .folders import tree_root
     recipe = {**(FAST_RECIPES[recipe] if isinstance(recipe, str) else recipe), **overrides}
-    root = Path(data_dir) / folder
+    root = Path(data_dir) / folder if folder else tree_root(data_dir)
+    classes = sorted(p.name for p in (root / "train_valid").iterdir() if p.is_dir()) \
+        if (root / "train_valid").is_dir() else None
     datasets, loaders = {}, {}
-    for split in ("train", "valid", "train_valid", "test"):
+    for split in splits:
         if not (root / split).exists():
             continue
-        datasets[split] = ds = image_folder_cache(root / split, recipe.get("cache_size"), store=store)
+        datasets[split] = ds = image_folder_cache(root / split, recipe.get("cache_size"), store=store, memmap=memmap,
+                                                  classes=classes if split != "test" else None)
         loaders[split] = FastLoader(ds.images, ds.targets, batch_size, recipe, train=split in ("train", "train_valid"),
                                     device=device, dataset=ds, sizes=ds.sizes if recipe.get("cache_size") else None,
                                     on_device=on_device)
     return datasets, loaders
-
-
