@@ -273,9 +273,15 @@ def reorg_kaggle_data(data_dir, labels_file, valid_ratio, *, link=True):
     return n_valid
 
 
+def reorganised_dir(data_dir):
+    """The folder of the reorganised tree: <data_dir>/train_valid_test, as in d2l, or, when data_dir is read-only
+    (Kaggle Notebooks), the writable place where reorg_train_valid put it instead."""
+    return folders.tree_root(data_dir)
+
+
 def split_counts(data_dir):
     """{split: {label: number of images}} of a reorganised tree (for tables and checks)."""
-    root = folders.tree_root(data_dir)
+    root = reorganised_dir(data_dir)
     return {split: {label: len(list_images(root / split / label))
                     for label in sorted(os.listdir(root / split)) if (root / split / label).is_dir()}
             for split in ("train", "valid", "train_valid", "test") if (root / split).exists()}
@@ -306,7 +312,7 @@ def reorganised_loaders(data_dir, train_tf, test_tf, batch_size, num_workers=Non
     numbers its classes by train_valid's class list (ImageFolder alone would number each folder by what it holds),
     and an unreadable image raises an error naming its file.
     """
-    root = folders.tree_root(data_dir)
+    root = reorganised_dir(data_dir)
     workers = default_num_workers() if num_workers is None else num_workers
     classes = sorted(p.name for p in (root / "train_valid").iterdir() if p.is_dir()) \
         if (root / "train_valid").is_dir() else None
@@ -568,7 +574,8 @@ def extract_features(backbone, data_iter, device=None):
 # =====================================================================================================================
 
 class Timer:
-    """Record running times (d2l.Timer): start(), stop() -> seconds since start, avg(), sum(), cumsum()."""
+    """Record running times (d2l.Timer): start(), stop() -> seconds since start, avg(), sum(), cumsum()
+    (elapsed() reads the running time without recording it)."""
 
     def __init__(self):
         self.times = []
@@ -580,6 +587,10 @@ class Timer:
     def stop(self):
         self.times.append(time.perf_counter() - self.tik)
         return self.times[-1]
+
+    def elapsed(self):
+        """Seconds since start(), without recording them."""
+        return time.perf_counter() - self.tik
 
     def avg(self):
         return sum(self.times) / len(self.times)
@@ -692,25 +703,20 @@ def train_ch13(net, train_iter, test_iter, loss, trainer, num_epochs, devices=No
     """
     devices = [torch.device(d) for d in (devices or try_all_gpus())]
     model, scaler, channels_last = accel.prepare(net, devices, amp, channels_last)
-    history = {k: [] for k in ("epoch", "train_loss", "train_acc", "test_acc", "lr", "lrs", "time_s", "img_per_s")}
-    start, settings_now = 0, checkpoints.optimizer_settings(trainer)
-    if checkpoint and Path(checkpoint).exists():
-        state = checkpoints.resume(checkpoint, net, trainer, scheduler, scaler, devices[0])
-        history, start, settings_now = state["history"], state["epoch"], state["settings"]
-        print(f"Resuming from {checkpoint}: {start} of {num_epochs} epochs already done.")
-    if len(train_iter) == 0:
+    run = checkpoints.Run(checkpoint, net, trainer, scheduler, scaler, devices[0])   # resumes if the file exists
+    history, num_batches = run.history, len(train_iter)
+    if num_batches == 0:
         raise ValueError("train_iter yields no batch (an empty folder? fewer images than a batch with drop_last?)")
-    reporter = progress.Reporter(num_epochs, len(train_iter), draw=(lambda h: plot_history(h, title, eval_label))
+    reporter = progress.Reporter(num_epochs, num_batches, draw=(lambda h: plot_history(h, title, eval_label))
                                  if plot else None, eval_label=eval_label)
-    for epoch in range(start, num_epochs):
+    for epoch in range(run.epochs_done, num_epochs):
         metric, timer, lrs = Accumulator(3), Timer(), [group["lr"] for group in trainer.param_groups]
         for i, (X, y) in enumerate(train_iter):           # metric: sum of losses, correct predictions, examples
             l, acc = train_batch_ch13(model, X, y, loss, trainer, devices, amp=amp, scaler=scaler,
                                       channels_last=channels_last)
             metric.add(l, acc, y.shape[0])
-            checkpoints.stop_if_diverged(metric[0], epoch, i, len(train_iter), checkpoint, lrs)
-            reporter.batch(epoch, i, metric[0] / metric[2], metric[1] / metric[2], metric[2] / (time.perf_counter()
-                                                                                               - timer.tik))
+            checkpoints.stop_if_diverged(metric[0], epoch, i, num_batches, checkpoint, lrs)
+            reporter.batch(epoch, i, metric[0] / metric[2], metric[1] / metric[2], metric[2] / timer.elapsed())
         if scheduler is not None:
             scheduler.step()
         accel.synchronize(devices[0])
@@ -720,11 +726,7 @@ def train_ch13(net, train_iter, test_iter, loss, trainer, num_epochs, devices=No
                                         lrs, elapsed, metric[2] / elapsed)):
             history[key].append(value)
         reporter.epoch(history)
-        if checkpoint:
-            checkpoints.save_checkpoint(checkpoint, epoch=epoch + 1, model=net.state_dict(), history=history,
-                                        optimizer=trainer.state_dict(), settings=settings_now, rng=checkpoints.rng_state(),
-                                        scheduler=scheduler.state_dict() if scheduler else None,
-                                        scaler=scaler.state_dict() if scaler else None)
+        run.save(epoch + 1)                                # atomic; nothing happens without a checkpoint file
     reporter.done(history)
     progress.summary(history, devices, eval_label)
     return history
@@ -873,8 +875,8 @@ def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5, *, mean=None, 
         ax.axis("off")
         if i < len(imgs):
             ax.imshow(plots.to_image(imgs[i], mean, std))
-            if titles is not None and i < len(titles):
-                ax.set_title(str(titles[i]), fontsize=8)
+            if titles is not None and i < len(titles):      # wrapped to the panel's width, never cut
+                ax.set_title(plots.wrap(titles[i], scale), fontsize=8)
     plots.title_with_caveats(fig, None, fontsize=8)
     fig.tight_layout()
     return axes

@@ -139,6 +139,30 @@ def resume(path, net, trainer, scheduler=None, scaler=None, device=None):
     return state
 
 
+class Run:
+    """The checkpoint side of a training run. Run(path, net, trainer, scheduler, scaler, device) resumes from `path`
+    when it exists (all or nothing, see resume) and says so; .history and .epochs_done say where the run stands;
+    save(epoch) writes the whole state atomically after an epoch. path None: no file, nothing saved."""
+
+    HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "test_acc", "lr", "lrs", "time_s", "img_per_s")
+
+    def __init__(self, path, net, trainer, scheduler=None, scaler=None, device=None):
+        self.path, self.net, self.trainer, self.scheduler, self.scaler = path, net, trainer, scheduler, scaler
+        self.history, self.epochs_done = {k: [] for k in self.HISTORY_KEYS}, 0
+        self.settings = optimizer_settings(trainer)           # as the run started: compared on a resume
+        if path and Path(path).exists():
+            state = resume(path, net, trainer, scheduler, scaler, device)
+            self.history, self.epochs_done, self.settings = state["history"], state["epoch"], state["settings"]
+            print(f"Resuming from {path}: {self.epochs_done} epoch(s) already done.")
+
+    def save(self, epoch):
+        if self.path:
+            save_checkpoint(self.path, epoch=epoch, model=self.net.state_dict(), optimizer=self.trainer.state_dict(),
+                            scheduler=self.scheduler.state_dict() if self.scheduler is not None else None,
+                            scaler=self.scaler.state_dict() if self.scaler is not None else None,
+                            history=self.history, settings=self.settings, rng=rng_state())
+
+
 class TrainingDiverged(FloatingPointError):
     """The training loss became NaN or infinite. Training stops at once, so that no checkpoint is written from the
     broken weights; the message names the epoch and batch and the likely causes."""

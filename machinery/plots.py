@@ -22,6 +22,14 @@ def to_image(img, mean=None, std=None):
     return t.clamp(0, 1).numpy().squeeze()
 
 
+def wrap(title, scale):
+    """A panel title wrapped to the width of a panel `scale` inches wide (about 11 characters an inch at 8 pt),
+    keeping the caller's own line breaks; long words are broken rather than cut."""
+    import textwrap
+    width = max(6, int(scale * 11))
+    return "\n".join(textwrap.fill(line, width) for line in str(title).splitlines() or [""])
+
+
 def title_with_caveats(fig, title, fontsize=9):
     """Give a figure its title, with the stand-in / random-weights tag in red on a line of its own above it."""
     tag = caveats.results_tag().strip()
