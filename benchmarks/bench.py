@@ -611,12 +611,15 @@ def check_jitter(cfg):
     tv_b = T.ColorJitter(brightness=0.4)
     factors = {"torchvision": torch.stack([tv_b(g)[0, 0, 0] for g in gray[: n // 5]]) / (100 / 255),
                "ours": color_jitter_batch(gray * 255, 0.4, 0, 0)[:, 0, 0, 0] / 100,
-               "kornia": KA.ColorJitter(brightness=0.4)(gray)[:, 0, 0, 0] / (100 / 255)}
+               "kornia": KA.ColorJitter(brightness=0.4)(gray)[:, 0, 0, 0] / (100 / 255),
+               # ColorJiggle, kornia's recommended class, ADDS factor - 1 to the pixels (not torchvision's multiply)
+               "kornia_ColorJiggle": KA.ColorJiggle(brightness=0.4)(gray)[:, 0, 0, 0] / (100 / 255)}
     res["brightness_factor"] = {k: {"min": f.min().item(), "max": f.max().item(), "mean": f.mean().item(),
                                     "std": f.std().item(), "distinct_in_batch": len(f.unique())}
                                 for k, f in factors.items()}
     res["brightness_factor"]["expected"] = {"min": 0.6, "max": 1.4, "mean": 1.0, "std": 0.8 / 12 ** 0.5,
-                                            "note": "U(0.6, 1.4), one factor per image"}
+                                            "note": "U(0.6, 1.4), one factor per image; measured as output / "
+                                                    "input on a constant gray image of 100/255"}
     # the order of the steps: fixed factors (brightness 1.5, contrast 0.5) on a two-level gray image. Without
     # clamping the two orders give the same image; with clamping after each step (torchvision) they differ.
     img = torch.tensor([0.9, 0.1, 0.9, 0.1]).view(1, 2, 2).expand(3, 2, 2).contiguous()
