@@ -57,8 +57,8 @@ from torchvision import transforms as T             # noqa: E402
 
 import helpers                                      # noqa: E402
 # Machinery-level names that section (f) uses: one place to repoint when they move out of helpers.py
-from helpers import (FAST_RECIPES, augment_batch, color_jitter_batch, resized_crop_params,  # noqa: E402
-                     _Reporter as ProgressReporter)
+from helpers import (FAST_RECIPES, augment_batch, color_jitter_batch, keep_freed_cpu_memory,  # noqa: E402
+                     resized_crop_params, _Reporter as ProgressReporter)
 
 warnings.filterwarnings("ignore", module="d2l")     # d2l 1.0.3 warns about its own tensor-to-float conversions
 with contextlib.redirect_stdout(io.StringIO()):
@@ -681,6 +681,11 @@ def bench_kornia(cfg, device, cifar_tree, dog_tree):
            "ColorJitter, Normalize) on float 0..1 (uint8 -> float counted); 'kornia' resamples with "
            "align_corners=False (torchvision's pixel grid), 'kornia_default' with kornia's default True. Ours: "
            "augment_batch on the uint8 batch (imagenet: with the originals' sizes, as FastLoader calls it)"}
+    if device.type == "cpu":
+        # what FastLoader does on a CPU, and what (a) leaves behind in a full run: glibc keeps freed blocks for reuse.
+        # Both sides gain from it (kornia more: it allocates more large temporaries); without it a --only f run
+        # would measure page faults rather than the augmentation
+        res["malloc_keeps_freed_blocks"] = keep_freed_cpu_memory()
     helpers._FAST_CACHE.clear()
     dogs = helpers.image_folder_cache(dog_tree / "train", FAST_RECIPES["imagenet"]["cache_size"], store="memory")
     cifar = helpers.image_folder_cache(cifar_tree / "train", store="memory")
