@@ -34,7 +34,9 @@ run: $(STAMP)
 	  mkdir -p outputs/notebooks/$$lang; \
 	  COURSE_HEADLESS=1 COURSE_OUTPUT_DIR=$(CURDIR)/outputs $(VENV)/bin/papermill --log-level WARNING --cwd $$(dirname $$nb) \
 	    $$nb outputs/notebooks/$$lang/$$name.ipynb || exit 1; \
-	  $(VENV)/bin/jupyter nbconvert --log-level WARN --to html outputs/notebooks/$$lang/$$name.ipynb || exit 1; \
+	  $(VENV)/bin/jupyter nbconvert --log-level WARN --to html --embed-images \
+	    --TagRemoveInputPreprocessor.enabled=True --TagRemoveInputPreprocessor.remove_input_tags=check \
+	    outputs/notebooks/$$lang/$$name.ipynb || exit 1; \
 	  echo "== $$lang/$$name: $$(( $$(date +%s) - t0 )) s"; \
 	done; echo "Executed notebooks, HTML, figures and submissions are in outputs/ ($$(( $$(date +%s) - start )) s)"
 
@@ -56,7 +58,7 @@ stats:
 	python3 tools/notebook_stats.py 150
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks
 
 strip: $(STAMP)
 	$(VENV)/bin/jupyter nbconvert --log-level WARN --clear-output --inplace \

@@ -113,7 +113,7 @@ def choose_preset(presets, choice, data_dir, device):
     chosen = choice if choice != "auto" else "small" if standin or cpu else "full"
     why = "as asked" if choice != "auto" else "the data is a stand-in" if standin else "there is no GPU" if cpu \
         else "real data and a GPU"
-    print(f"preset '{chosen}' ({why}): " + ", ".join(f"{k} {v}" for k, v in presets[chosen].items()))
+    print(f"preset '{chosen}' ({why}):\n  " + ", ".join(f"{k} {v}" for k, v in presets[chosen].items()))
     return SimpleNamespace(**presets[chosen])
 
 

@@ -26,7 +26,7 @@ Everything runs on the same stand-in data and the same model; the variants of ea
 Model in (b)/(c): d2l's CIFAR ResNet-18 (d2l.resnet18(10, 3)), SGD with momentum, batch as the preset says. On a
 GPU (--device cuda) helpers' variants also run with AMP + channels_last on. Results go to outputs/bench.json (one
 object per measurement, medians with units, `ratio_vs_d2l` where d2l has a counterpart) and to the printed table.
-All data are synthetic stand-ins (helpers.make_standin): the timings are real, the accuracies/losses are not results
+All data are synthetic stand-ins (standins.make_standin): the timings are real, the accuracies/losses are not results
 about any real dataset. Timings depend on the machine and on whatever else runs on it: the JSON records the load
 average before and after.
 """
@@ -57,8 +57,10 @@ from torchvision import transforms as T             # noqa: E402
 
 import helpers                                      # noqa: E402
 # Machinery-level names that section (f) uses: one place to repoint when they move out of helpers.py
-from helpers import (FAST_RECIPES, augment_batch, color_jitter_batch, keep_freed_cpu_memory,  # noqa: E402
-                     resized_crop_params, _Reporter as ProgressReporter)
+from machinery import fastdata, standins  # noqa: E402
+from machinery.fastdata import (FAST_RECIPES, augment_batch, color_jitter_batch, keep_freed_cpu_memory,  # noqa: E402
+                                resized_crop_params)
+from machinery.progress import LiveText, Reporter as ProgressReporter  # noqa: E402
 
 warnings.filterwarnings("ignore", module="d2l")     # d2l 1.0.3 warns about its own tensor-to-float conversions
 with contextlib.redirect_stdout(io.StringIO()):
@@ -138,11 +140,11 @@ def standin(name, **kwargs):
     """A stand-in of `name` under <data dir>/bench/, built once for these arguments and reused afterwards."""
     tag = "-".join(f"{k}{v}" for k, v in sorted(kwargs.items())).replace(" ", "").replace(",", "_")
     parent = helpers.data_dir_root() / BENCH_DATA / f"{name}-{tag}"
-    folder = parent / helpers.EXTRACTED_FOLDER[name]
-    if not (folder / helpers.STANDIN_MARKER).exists():
+    folder = parent / standins.EXTRACTED_FOLDER[name]
+    if not (folder / standins.STANDIN_MARKER).exists():
         tmp = parent.with_name(parent.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        helpers.make_standin(name, tmp, **kwargs)
+        standins.make_standin(name, tmp, **kwargs)
         shutil.rmtree(parent, ignore_errors=True)
         os.replace(tmp, parent)
     return folder
@@ -176,15 +178,15 @@ def bench_loaders(cfg, device, cifar_tree, dog_tree):
     cases = [("png32", cifar_tree / "train", D2L_CIFAR_TRAIN, "cifar10"),
              ("jpeg224", dog_tree / "train", D2L_DOG_TRAIN, "imagenet")]
     for key, folder, d2l_tf, recipe_name in cases:
-        recipe = helpers.FAST_RECIPES[recipe_name]
-        helpers._FAST_CACHE.clear()
-        decode_s, ds = timed(lambda: helpers.image_folder_cache(folder, recipe["cache_size"], store="memory"),
+        recipe = fastdata.FAST_RECIPES[recipe_name]
+        fastdata._FAST_CACHE.clear()
+        decode_s, ds = timed(lambda: fastdata.image_folder_cache(folder, recipe["cache_size"], store="memory"),
                              torch.device("cpu"))
         n = len(ds)
         batch = min(cfg["loader_batch"], n // 2)          # at least two full batches per epoch
         d2l_loader = torch.utils.data.DataLoader(torchvision.datasets.ImageFolder(folder, transform=d2l_tf),
                                                  batch, shuffle=True, drop_last=True)
-        fast = helpers.FastLoader(ds.images, ds.targets, batch, recipe, device=device,
+        fast = fastdata.FastLoader(ds.images, ds.targets, batch, recipe, device=device,
                                   sizes=ds.sizes if recipe["cache_size"] else None)
         runs = interleaved({"d2l": lambda: loader_rate(d2l_loader, device, n, 0),
                             "fast": lambda: loader_rate(fast, device, n, cfg["loader_min_s"])}, cfg["reps"])
@@ -206,8 +208,8 @@ def bench_loaders(cfg, device, cifar_tree, dog_tree):
 def bench_training(cfg, device, cifar_tree):
     B, nb = cfg["train_batch"], cfg["train_batches"]
     folder = cifar_tree / "train"
-    helpers._FAST_CACHE.clear()
-    ds = helpers.image_folder_cache(folder, store="memory")
+    fastdata._FAST_CACHE.clear()
+    ds = fastdata.image_folder_cache(folder, store="memory")
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:B * nb].sort().values.tolist()
     n = len(idx)
     # the standard path: ImageFolder + d2l's transforms; d2l's loader has no workers (the book's), helpers' loader
@@ -217,7 +219,7 @@ def bench_training(cfg, device, cifar_tree):
     workers = helpers.default_num_workers()
     std_loader = torch.utils.data.DataLoader(image_folder, B, shuffle=True, drop_last=True, num_workers=workers,
                                              persistent_workers=workers > 0, pin_memory=device.type == "cuda")
-    fast_loader = helpers.FastLoader(ds.images[idx], ds.targets[idx], B, helpers.FAST_RECIPES["cifar10"],
+    fast_loader = fastdata.FastLoader(ds.images[idx], ds.targets[idx], B, fastdata.FAST_RECIPES["cifar10"],
                                      device=device)
     # the ceiling: the same batches, augmented once in advance, already on the device
     on_device = [(X.clone(), y.clone()) for X, y in fast_loader]
@@ -309,7 +311,7 @@ def kaggle_layout(n_train, n_test):
     blobs, labels = [], []
     for k in range(500):
         buf = io.BytesIO()
-        Image.fromarray(helpers.synthetic_image(rng, k % 10, 10, 32, 32)).save(buf, format="PNG")
+        Image.fromarray(standins.synthetic_image(rng, k % 10, 10, 32, 32)).save(buf, format="PNG")
         blobs.append(buf.getvalue())
     for i in range(1, n_train + 1):
         (tmp / "train" / f"{i}.png").write_bytes(blobs[i % 500])
@@ -318,7 +320,7 @@ def kaggle_layout(n_train, n_test):
         (tmp / "test" / f"{i}.png").write_bytes(blobs[(7 * i) % 500])
     with open(tmp / "trainLabels.csv", "w") as f:
         f.write("id,label\n" + "".join(f"{i},{label}\n" for i, label in labels))
-    (tmp / helpers.STANDIN_MARKER).write_text("STAND-IN DATA for benchmarks/bench.py (reorganisation timing).\n")
+    (tmp / standins.STANDIN_MARKER).write_text("STAND-IN DATA for benchmarks/bench.py (reorganisation timing).\n")
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(tmp, folder)
     return folder
@@ -401,22 +403,22 @@ def bench_reorg(cfg):
 
 def bench_dogs(cfg, device, dog_tree):
     side, views = cfg["dogs_image"], cfg["dogs_epochs"]      # one cached augmented view per epoch
-    recipe = dict(helpers.FAST_RECIPES["imagenet"], size=side, cache_size=round(side * 256 / 224),
+    recipe = dict(fastdata.FAST_RECIPES["imagenet"], size=side, cache_size=round(side * 256 / 224),
                   eval_crop=224 / 256)
-    helpers._FAST_CACHE.clear()
-    train = helpers.image_folder_cache(dog_tree / "train", recipe["cache_size"], store="memory")
-    valid = helpers.image_folder_cache(dog_tree / "valid", recipe["cache_size"], store="memory")
+    fastdata._FAST_CACHE.clear()
+    train = fastdata.image_folder_cache(dog_tree / "train", recipe["cache_size"], store="memory")
+    valid = fastdata.image_folder_cache(dog_tree / "valid", recipe["cache_size"], store="memory")
     num_classes, n = len(train.classes), len(train)
     torch.manual_seed(0)
     # random weights (nothing is downloaded here); frozen and in eval mode (d2l leaves BatchNorm in train mode)
     backbone = torchvision.models.resnet34(weights=None)
     backbone.fc = nn.Identity()
     backbone = backbone.to(device).eval().requires_grad_(False)
-    loader = helpers.FastLoader(train.images, train.targets, cfg["dogs_batch"], recipe, device=device,
+    loader = fastdata.FastLoader(train.images, train.targets, cfg["dogs_batch"], recipe, device=device,
                                 sizes=train.sizes)
 
     def features(images, sizes, augment=False):
-        transform = helpers.augment_batch if augment else helpers.eval_batch
+        transform = fastdata.augment_batch if augment else fastdata.eval_batch
         with torch.no_grad():
             return torch.cat([backbone(transform(images[i:i + 256].to(device), **recipe, sizes=sizes[i:i + 256]))
                               for i in range(0, len(images), 256)])
@@ -686,9 +688,9 @@ def bench_kornia(cfg, device, cifar_tree, dog_tree):
         # Both sides gain from it (kornia more: it allocates more large temporaries); without it a --only f run
         # would measure page faults rather than the augmentation
         res["malloc_keeps_freed_blocks"] = keep_freed_cpu_memory()
-    helpers._FAST_CACHE.clear()
-    dogs = helpers.image_folder_cache(dog_tree / "train", FAST_RECIPES["imagenet"]["cache_size"], store="memory")
-    cifar = helpers.image_folder_cache(cifar_tree / "train", store="memory")
+    fastdata._FAST_CACHE.clear()
+    dogs = fastdata.image_folder_cache(dog_tree / "train", FAST_RECIPES["imagenet"]["cache_size"], store="memory")
+    cifar = fastdata.image_folder_cache(cifar_tree / "train", store="memory")
     cases = [("imagenet_224_from_256_cache_b128", dogs, "imagenet", 128),
              ("cifar10_32_b128", cifar, "cifar10", 128), ("cifar10_32_b512", cifar, "cifar10", 512)]
     speed = res["speed"] = {}
@@ -848,10 +850,12 @@ def bench_progress(cfg, device, step_s):
 
     def ours(live):
         def body():
-            rep = ProgressReporter(1, N, False, None)
+            rep = ProgressReporter(1, N, None, "test acc")
             if live:                       # what a notebook frontend gets: a display handle, updated <= once a second
                 from IPython.display import DisplayHandle
-                rep.live, rep.text_handle = True, DisplayHandle()
+                text = LiveText.__new__(LiveText)
+                text.handle = DisplayHandle()
+                rep.live, rep.text = True, text
             t0 = time.perf_counter()
             with contextlib.redirect_stdout(sink["ours"]):    # outside a kernel IPython prints display updates
                 for i in range(N):
@@ -1027,7 +1031,7 @@ def main(argv=None):
     t_start = time.perf_counter()
     print(f"benchmark preset '{preset}' on {device}; torch {torch.__version__}, {os.cpu_count()} CPU cores, "
           f"{torch.get_num_threads()} torch threads; load average {load_before[0]:.2f}")
-    print("STAND-IN DATA: synthetic images (helpers.make_standin); timings are real, losses/accuracies are not "
+    print("STAND-IN DATA: synthetic images (standins.make_standin); timings are real, losses/accuracies are not "
           "results about any real dataset.")
 
     with contextlib.redirect_stdout(io.StringIO()):     # reorganisation prints nothing; stand-ins are quiet too

@@ -38,3 +38,17 @@ def test_the_lecture_code_is_shown_from_its_one_definition(chapter, functions):
                        if c["cell_type"] == "code")
         for name in functions:
             assert f"helpers.{name}" in code and "show_source(" in code, (path.name, name)
+
+
+def test_attached_images_are_the_ones_in_img():
+    """Images are attached to markdown cells (they then show on Colab too); each must equal its file in img/, which
+    the drawing scripts in tools/ regenerate."""
+    import base64
+    found = 0
+    for langs in CHAPTERS.values():
+        for path in langs.values():
+            for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+                for name, data in cell.get("attachments", {}).items():
+                    assert base64.b64decode(data["image/png"]) == (REPO / "img" / name).read_bytes(), (path, name)
+                    found += 1
+    assert found >= 2
