@@ -544,6 +544,8 @@ class FrozenBackboneNet(nn.Module):
         return self
 
     def forward(self, X):
+        if self.backbone.training:  # put back in train mode from outside (a shared module, extract_features)
+            self.backbone.eval()
         with torch.no_grad():       # no graph through the frozen part: less memory, same head gradients
             features = self.backbone(X)
         return self.head(features)
