@@ -170,3 +170,14 @@ def test_extract_features_rejects_an_empty_loader():
                                                                         torch.empty(0, dtype=torch.long)), 4)
     with pytest.raises(ValueError, match="no batch"):
         helpers.extract_features(_small_backbone(), loader)
+
+
+def test_a_backbone_switched_to_training_from_outside_is_put_back_into_eval():
+    """A view that shares the backbone's modules (nn.Sequential(*children)) and a call that restores its 'previous'
+    training mode can switch the frozen layers back to training; the next forward pass undoes it."""
+    backbone = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    net = helpers.FrozenBackboneNet(backbone, nn.Linear(4, 2))
+    stats = backbone[1].running_mean.clone()
+    backbone.train()
+    net(torch.randn(8, 3, 8, 8))
+    assert not any(m.training for m in backbone.modules()) and torch.equal(backbone[1].running_mean, stats)
