@@ -185,7 +185,8 @@ def get_dataset(name, mode=None, data_root=None, *, folder=None, **standin_kwarg
                 return standins.announce(name, extracted, note="an extracted folder; no archive to verify it with")
             if mode == "real":
                 raise
-            return standins.standin_folder(name, root, str(e).splitlines()[0], **standin_kwargs)
+            why = str(e) if name in datahub.KAGGLE_ONLY else str(e).splitlines()[0]   # Kaggle: keep the commands
+            return standins.standin_folder(name, root, why, **standin_kwargs)
     return standins.standin_folder(name, root, **standin_kwargs)
 
 
@@ -915,6 +916,12 @@ class Animator:
         ax.grid(True)
         if self.live is not None:
             self.live.show(self.fig)
+
+
+def caveat_title(fig, title):
+    """Title a figure, with the [STAND-IN DATA] / [RANDOM WEIGHTS] tag in red on a line of its own above the title
+    when the results are not real (nothing extra otherwise)."""
+    plots.title_with_caveats(fig, title)
 
 
 def plot_history(history, title=None, eval_label="test acc"):

@@ -27,6 +27,8 @@ def active():
 
 def boxed(lines, char="#", width=86):
     """The lines in a box of `char`, long lines wrapped: the form of every loud warning."""
-    lines = [part for line in lines for part in (textwrap.wrap(line, width) or [""])]
+    lines = [part for line in lines for sub in str(line).split("\n")
+             for part in (textwrap.wrap(sub, width, break_on_hyphens=False, subsequent_indent="  "
+                                        if sub.startswith(" ") else "") or [""])]
     inner = max(map(len, lines)) + 4
     return "\n".join([char * inner, *[f"{char} {line.ljust(inner - 4)} {char}" for line in lines], char * inner])

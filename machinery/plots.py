@@ -62,6 +62,7 @@ def history_figure(history, title=None, eval_label="test acc"):
         panels.append(ax_lr)
     for ax in panels:
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)         # whole epochs, also when there is only one
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
     title_with_caveats(fig, title)
