@@ -59,6 +59,7 @@ import helpers                                      # noqa: E402
 
 # Machinery-level names (the fast data path). When helpers.py is split, repoint them here, in one place.
 from machinery.fastdata import FAST_RECIPES, FastLoader, image_folder_cache  # noqa: E402
+from machinery.standins import STANDIN_MARKER  # noqa: E402
 
 GiB = 2 ** 30
 COLAB_RAM = 12 * GiB            # Colab's free machine: "12.7 GB" of system RAM, of which ~1 GB the runtime itself uses
@@ -178,7 +179,7 @@ def generate(comp, folder, n_train, n_test, seed=0, workers=None):
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows(zip(train_ids, labels))
-    (folder / helpers.STANDIN_MARKER).write_text(
+    (folder / STANDIN_MARKER).write_text(
         f"STAND-IN DATA. A SYNTHETIC folder with the shape of the full Kaggle {comp} competition, written by "
         f"benchmarks/rehearsal.py ({json.dumps(spec)}). Its pixels are noise: for timing and memory only.\n")
     chunk = 1000 if kind == "png" else 100
