@@ -944,5 +944,6 @@ def show_source(*functions):
     """Show the source code of functions (or classes) in a notebook, read from the one definition in this file,
     so that what a notebook shows is what runs."""
     import inspect
-    from IPython.display import Markdown, display
-    display(Markdown("```python\n" + "\n\n".join(inspect.getsource(f).rstrip() for f in functions) + "\n```"))
+    from IPython.display import display
+    code = "\n\n".join(inspect.getsource(f).rstrip() for f in functions)
+    display({"text/html": plots.code_html(code), "text/plain": code}, raw=True)

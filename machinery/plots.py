@@ -100,3 +100,13 @@ def confusion_figure(y_true, y_pred, classes, normalize=True, ax=None):
     ax.set_title((caveats.results_tag() + "confusion matrix").strip(), fontsize=9,
                  color="red" if caveats.results_tag() else "black")
     return fig
+
+
+def code_html(code):
+    """Python source as highlighted HTML with its styles inline, in a monospace font on the <pre> itself (the HTML
+    export's stylesheet would otherwise set output <pre> blocks in a proportional font)."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+    return highlight(code, PythonLexer(), HtmlFormatter(noclasses=True, nobackground=True, prestyles=(
+        "font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 12px; line-height: 1.35")))
