@@ -13,9 +13,6 @@ PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 NOTEBOOKS = $(sort $(wildcard notebooks/zh/[0-9]*.ipynb notebooks/en/[0-9]*.ipynb))
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
-# Idle OpenMP threads sleep instead of spinning: on a busy 2-core machine spinning threads made a training step of
-# the small presets 3-5x slower (docs/39_notes.md). Set it to ACTIVE to compare.
-export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: setup run test unit nbval lab strip bench rehearsal stats clean
 

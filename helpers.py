@@ -248,9 +248,11 @@ def reorg_train_valid(data_dir, labels, valid_ratio, *, link=True):
     if single:
         print(f"{len(single)} of {len(by_label)} classes have a single image, which stays in train: they have no "
               f"validation image ({', '.join(single[:5])}{', ...' if len(single) > 5 else ''})")
-    params = {"valid_ratio": valid_ratio, "link": link, "files": folders.listing_fingerprint(src, files, by_label)}
-    folders.write_tree(src, folders.tree_root(data_dir), plan, ["train", "valid", "train_valid"], params,
-                       ".reorg_train_valid.json", link)
+    out, manifest = folders.tree_root(data_dir), ".reorg_train_valid.json"
+    stats = not link or folders.copies_in(out, manifest)          # copies go stale on an in-place rewrite
+    params = {"valid_ratio": valid_ratio, "link": link, "files": folders.listing_fingerprint(src, files, by_label,
+                                                                                             stats)}
+    folders.write_tree(src, out, plan, ["train", "valid", "train_valid"], params, manifest, link)
     return n_valid_per_label
 
 
@@ -261,8 +263,11 @@ def reorg_test(data_dir, *, link=True):
     src = Path(data_dir) / "test"
     files = list_images(src)
     plan = [(f, "test", "unknown") for f in files]
-    folders.write_tree(src, folders.tree_root(data_dir), plan, ["test"],
-                       {"link": link, "files": folders.listing_fingerprint(src, files)}, ".reorg_test.json", link)
+    out, manifest = folders.tree_root(data_dir), ".reorg_test.json"
+    stats = not link or folders.copies_in(out, manifest)
+    folders.write_tree(src, out, plan, ["test"], {"link": link, "files": folders.listing_fingerprint(src, files, None,
+                                                                                                   stats)}, manifest,
+                       link)
 
 
 def reorg_kaggle_data(data_dir, labels_file, valid_ratio, *, link=True):

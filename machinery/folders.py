@@ -24,9 +24,13 @@ def natural_key(name):
     return [int(t) if t.isdigit() else t for t in _DIGIT_RUNS.split(name)]
 
 
+_SUFFIXES = {ext.lstrip(".") for ext in IMAGE_EXTENSIONS}
+
+
 def _is_image(name):
-    return (name.lower() not in STRAY_FILES and not name.startswith(".")
-            and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS)
+    base, dot, suffix = name.rpartition(".")
+    return bool(dot and base) and suffix.lower() in _SUFFIXES and not name.startswith(".") \
+        and name.lower() not in STRAY_FILES
 
 
 def list_images(folder):
@@ -34,17 +38,19 @@ def list_images(folder):
     return sorted((n for n in os.listdir(folder) if _is_image(n)), key=natural_key)
 
 
-def listing_fingerprint(folder, names, by_label=None):
-    """sha1 over (name, label, byte size, modification time in ns) of the files `names` in `folder` (by_label:
-    {label: [names]}, optional): it changes when a file is added, removed, renamed, relabelled or rewritten, also
-    when an image is replaced under the same name."""
-    h = hashlib.sha1()
+def listing_fingerprint(folder, names, by_label=None, stats=True):
+    """sha1 over the files `names` of `folder`: their names, labels (by_label: {label: [names]}, optional) and either
+    (stats=True) byte size and modification time, which change when a file is rewritten in place, or (stats=False)
+    inode numbers, which scandir gives without a stat call per file and which change when a file is replaced by
+    another under the same name. A tree of hard links needs only the latter: it sees in-place rewrites itself."""
+    h = hashlib.sha1(b"stats" if stats else b"inodes")
     wanted = set(names)
-    stats = {e.name: e.stat() for e in os.scandir(folder) if e.name in wanted}
+    if stats:
+        ident = {e.name: (e.stat().st_size, e.stat().st_mtime_ns) for e in os.scandir(folder) if e.name in wanted}
+    else:
+        ident = {e.name: e.inode() for e in os.scandir(folder) if e.name in wanted}
     label_of = {n: label for label, group in (by_label or {}).items() for n in group}
-    for n in names:
-        st = stats[n]
-        h.update(f"{n},{label_of.get(n, '')},{st.st_size},{st.st_mtime_ns}\n".encode())
+    h.update("\n".join(f"{n},{label_of.get(n, '')},{ident[n]}" for n in names).encode())
     return h.hexdigest()
 
 
@@ -114,7 +120,9 @@ def needs_rebuild(folders, manifest, params):
     The manifest (a JSON file) records the params of the last complete build; it is written by `write_tree`."""
     if manifest.exists() and all(f.exists() for f in folders):
         try:
-            if json.loads(manifest.read_text()) == json.loads(json.dumps(params)):
+            built = json.loads(manifest.read_text())
+            built.pop("copies", None)
+            if built == json.loads(json.dumps(params)):
                 return False
         except ValueError:
             pass
@@ -136,12 +144,20 @@ def write_tree(src, out, plan, splits, params, manifest, link=True):
     if not needs_rebuild(folders, manifest, params):
         return False
     src = os.path.join(src, "")
-    target = {(split, label): os.path.join(out, split, label) for _, split, label in plan}
+    target = {key: os.path.join(out, *key) for key in {(split, label) for _, split, label in plan}}
     modes = link_all(((src + f, target[split, label]) for f, split, label in plan), link=link)
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
     if link and (modes.get("symlink") or modes.get("copy")):
         _say_once(("modes", str(out)), f"{out}: hard links were not possible here; used "
                   + ", ".join(f"{n} {m}{'s' if n > 1 else ''}" for m, n in modes.items() if m != "link") + ".")
-    manifest.write_text(json.dumps(params))
+    manifest.write_text(json.dumps({**params, "copies": bool(modes.get("copy"))}))
     return True
+
+
+def copies_in(out, manifest):
+    """True when the tree's last build (its manifest) holds copies: then only file stats show a rewritten source."""
+    try:
+        return bool(json.loads((Path(out) / manifest).read_text()).get("copies"))
+    except (OSError, ValueError):
+        return False

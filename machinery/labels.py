@@ -18,19 +18,18 @@ def csv_rows(fname, ncols=2):
     except UnicodeDecodeError as e:
         raise ValueError(f"{fname} is not UTF-8 text ({e}). Save it as UTF-8 (Excel: 'CSV UTF-8').") from None
     for lineno, row in enumerate(rows[1:], start=2):
-        if not row or all(not cell.strip() for cell in row):
-            continue
         cells = [cell.strip() for cell in row]
-        if len(cells) != ncols or not all(cells):
+        if len(cells) == ncols and all(cells):
+            yield lineno, cells
+        elif any(cells):                                          # a blank line is skipped, anything else is an error
             raise ValueError(f"{fname}, line {lineno}: expected {ncols} non-empty cells, got {row!r}")
-        yield lineno, cells
 
 
 def group_by_label(files, labels, folder):
     """{label: [file names]} for the image files of `folder` (natural order kept), after checking that every image
     has a label and every label an image (ValueError naming up to 10 of each, with a hint when the ids look like
     file names). An id is its file name without the extension ('a.b.png' has id 'a.b')."""
-    stem = {f: os.path.splitext(f)[0] for f in files}
+    stem = {f: f.rpartition(".")[0] or f for f in files}         # list_images keeps only names with a suffix
     unlabelled = [f for f in files if stem[f] not in labels]
     missing = sorted(set(labels) - set(stem.values()), key=natural_key)
     if not files and not labels:

@@ -191,16 +191,25 @@ def test_an_empty_train_folder_with_a_header_only_csv_says_so(tmp_path):
         helpers.reorg_kaggle_data(tmp_path, "trainLabels.csv", 0.1)
 
 
-def test_a_replaced_image_rebuilds_the_tree(cifar_copy):
+@pytest.mark.parametrize("link", [True, False])
+def test_a_replaced_image_rebuilds_the_tree(cifar_copy, link):
+    """Links see an image rewritten in place by themselves; a file replaced by another (a new inode) or a copied
+    tree needs a rebuild, which the manifest's fingerprint triggers."""
     labels = helpers.read_csv_labels(cifar_copy / "trainLabels.csv")
-    helpers.reorg_train_valid(cifar_copy, labels, 0.1, link=False)      # copies: a stale copy would survive
+    helpers.reorg_train_valid(cifar_copy, labels, 0.1, link=link)
+    placed = cifar_copy / "train_valid_test" / "train_valid" / labels["5"] / "5.png"
     src = cifar_copy / "train" / "5.png"
     new = (cifar_copy / "train" / "6.png").read_bytes()
     src.unlink()
     src.write_bytes(new)                                                 # the same name, another image
-    helpers.reorg_train_valid(cifar_copy, labels, 0.1, link=False)
-    placed = cifar_copy / "train_valid_test" / "train_valid" / labels["5"] / "5.png"
+    helpers.reorg_train_valid(cifar_copy, labels, 0.1, link=link)
     assert placed.read_bytes() == new
+    newer = (cifar_copy / "train" / "7.png").read_bytes()
+    with open(src, "r+b") as f:                                          # rewritten in place (same inode)
+        f.write(newer)
+        f.truncate()
+    helpers.reorg_train_valid(cifar_copy, labels, 0.1, link=link)
+    assert placed.read_bytes() == newer
 
 
 def test_one_image_per_class_gives_a_usable_split(tmp_path):
