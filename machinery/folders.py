@@ -35,7 +35,11 @@ def _is_image(name):
 
 def list_images(folder):
     """Image file names in folder, naturally sorted; stray files (.DS_Store, Thumbs.db, non-images) are skipped."""
-    return sorted((n for n in os.listdir(folder) if _is_image(n)), key=natural_key)
+    names = [n for n in os.listdir(folder) if _is_image(n)]
+    stems = [n.rpartition(".")[0] for n in names]
+    if all(stem.isdigit() for stem in stems):          # Kaggle CIFAR-10's ids: the same order, 3x faster
+        return [n for _, n in sorted(zip((int(stem) for stem in stems), names))]
+    return sorted(names, key=natural_key)
 
 
 def listing_fingerprint(folder, names, by_label=None, stats=True):
