@@ -1,4 +1,6 @@
 """torchvision's pretrained weights through the weights API, with a loud fallback to random weights offline."""
+import contextlib
+import io
 import socket
 import urllib.error
 from pathlib import Path
@@ -22,7 +24,10 @@ def load(arch="resnet18", weights="IMAGENET1K_V1"):
     already in the torch hub cache is used without any download; a damaged one raises with 'delete it'."""
     weights = torchvision.models.get_model_weights(arch)[weights] if isinstance(weights, str) else weights
     try:
-        model = torchvision.models.get_model(arch, weights=weights)
+        if not weights_cache_path(weights).exists():
+            print(f"Downloading the {arch} weights ({weights.url}) ...")
+        with contextlib.redirect_stderr(io.StringIO()):       # torch.hub's progress bar: pink stderr in a notebook
+            model = torchvision.models.get_model(arch, weights=weights)
         caveats.drop(f"weights:{arch}")
         print(f"Loaded pretrained {arch} weights {weights} from {weights_cache_path(weights)}")
         return model, True
