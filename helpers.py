@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torchvision
 from torch import nn
 
 from machinery import (accel, caveats, checkpoints, datahub, fastdata, folders, images, labels as label_files,

@@ -1,7 +1,6 @@
 """Label files and tables: reading them as UTF-8 whatever the locale, and checking them against the image files
 before anything is built from them. Every problem names the file, the line or the images concerned."""
 import csv
-import os
 from pathlib import Path
 
 from .constants import IMAGE_EXTENSIONS

@@ -104,6 +104,7 @@ def _test_module(name):
 
 
 photo_sets = _test_module("real_photo_sets")
+_test_module("support")
 
 
 @pytest.fixture(scope="session")

@@ -1,30 +1,20 @@
 """Section 2 of helpers (data): d2l's download / download_extract / DATA_HUB against a real HTTP server on 127.0.0.1,
 and get_dataset's choice between real data and a stand-in."""
-import csv
 import shutil
 import hashlib
-import io
 import os
-import re
 import socket
-import zipfile
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 import helpers
+import support
 from machinery import caveats, standins
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _zip_bytes(files):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, data in files.items():
-            z.writestr(name, data)
-    return buf.getvalue()
 
 
 def _sha1(data):
@@ -39,7 +29,7 @@ def _register(hub, server, name, body, sha1=None, behaviour="ok"):
 # ----------------------------------------------------------------------------------------------------------- download
 
 def test_download_good_file_is_verified_and_cached(http_server, hub, tmp_path):
-    body = _zip_bytes({"toy/a.txt": "hello"})
+    body = support.zip_bytes({"toy/a.txt": "hello"})
     _register(hub, http_server, "toy", body)
     path = helpers.download("toy", tmp_path)
     assert path == str(tmp_path / "toy.zip") and Path(path).read_bytes() == body     # d2l returns a str
@@ -117,7 +107,7 @@ def test_data_hub_holds_d2l_entries():
 
 def test_download_takes_d2l_en_s_url_form(http_server, tmp_path):
     """d2l-en 1.0.3 calls download(url, folder, sha1_hash); d2l-zh (the course's edition) download(name, cache_dir)."""
-    body = _zip_bytes({"toy/a.txt": "hello"})
+    body = support.zip_bytes({"toy/a.txt": "hello"})
     http_server.serve("/toy.zip", body)
     path = helpers.download(f"{http_server.url}/toy.zip", str(tmp_path), _sha1(body))
     assert path == str(tmp_path / "toy.zip") and Path(path).read_bytes() == body
@@ -128,7 +118,7 @@ def test_download_takes_d2l_en_s_url_form(http_server, tmp_path):
 # ----------------------------------------------------------------------------------------------------------- extract
 
 def test_download_extract_extracts_once(http_server, hub, tmp_path):
-    _register(hub, http_server, "toy", _zip_bytes({"toy/train/a.txt": "1", "toy/b.txt": "2"}))
+    _register(hub, http_server, "toy", support.zip_bytes({"toy/train/a.txt": "1", "toy/b.txt": "2"}))
     folder = helpers.download_extract("toy", cache_dir=tmp_path)
     assert folder == str(tmp_path / "toy")                            # d2l returns a str: data_dir + '/train' works
     folder = Path(folder)
@@ -141,7 +131,7 @@ def test_download_extract_extracts_once(http_server, hub, tmp_path):
 
 
 def test_download_extract_redoes_an_interrupted_extraction(http_server, hub, tmp_path):
-    _register(hub, http_server, "toy", _zip_bytes({"toy/a.txt": "1", "toy/b.txt": "2"}))
+    _register(hub, http_server, "toy", support.zip_bytes({"toy/a.txt": "1", "toy/b.txt": "2"}))
     folder = Path(helpers.download_extract("toy", cache_dir=tmp_path))
     (folder / "b.txt").unlink()
     (tmp_path / ".toy.zip.extracted").unlink()                # as if the first extraction had been killed
@@ -203,7 +193,7 @@ def test_auto_mode_uses_real_data_when_reachable(data_root, hub, http_server, tm
     monkeypatch.delenv("COURSE_DATA_MODE", raising=False)
     src = standins.make_standin("hotdog", tmp_path / "src", n_train=2, n_test=1, size=32)
     files = {f"hotdog/{p.relative_to(src)}": p.read_bytes() for p in src.rglob("*.png")}
-    _register(hub, http_server, "hotdog", _zip_bytes(files))
+    _register(hub, http_server, "hotdog", support.zip_bytes(files))
     folder = helpers.get_dataset("hotdog", mode="auto")
     assert folder == data_root / "hotdog" and not helpers.is_standin(folder)
     assert len(list((folder / "train" / "hotdog").iterdir())) == 2

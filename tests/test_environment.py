@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import helpers
+import helpers  # noqa: F401  (imported first: the tests need it importable)
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*/[0-9]*.ipynb"))

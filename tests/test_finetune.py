@@ -1,7 +1,6 @@
 """Fine-tuning helpers (notebook 37): pretrained weights through torchvision's real cache path, the target net with
 a new (optionally reused) head, freezing, parameter groups, parameter counts and the experiment runner."""
 import math
-import urllib.error
 
 import pytest
 import torch

@@ -5,7 +5,6 @@ import csv
 
 import pandas as pd
 import pytest
-from PIL import Image
 
 import helpers
 from machinery import standins

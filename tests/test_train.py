@@ -4,9 +4,9 @@ import math
 import pytest
 import torch
 from torch import nn
-from torchvision import transforms as T
 
 import helpers
+import support
 from machinery import accel
 
 
@@ -23,23 +23,14 @@ def test_seed_everything_repeats():
     assert torch.equal(a[0], torch.rand(3)) and a[1] == __import__("random").random()
 
 
-def _small_cnn(num_classes=10):
-    return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Dropout(0.1), nn.Linear(32, num_classes))
 
 
-def _loaders(data_dir, batch_size=32, augment=True):
-    norm = [T.ToTensor(), T.Normalize(helpers.CIFAR10_MEAN, helpers.CIFAR10_STD)]
-    train_tf = T.Compose(([T.RandomHorizontalFlip()] if augment else []) + norm)
-    helpers.reorg_kaggle_data(data_dir, "trainLabels.csv", 0.2)
-    return helpers.reorganised_loaders(data_dir, train_tf, T.Compose(norm), batch_size, num_workers=0)
 
 
 def test_learns_standin_well_above_chance(cifar_copy, capsys):
     helpers.seed_everything(0)
-    _, loaders = _loaders(cifar_copy)
-    net = _small_cnn()
+    _, loaders = support.cifar_loaders(cifar_copy)
+    net = support.small_cnn()
     trainer = torch.optim.SGD(net.parameters(), lr=0.002, momentum=0.9)   # d2l-style summed loss: small lr
     history = helpers.train_ch13(net, loaders["train"], loaders["valid"], nn.CrossEntropyLoss(reduction="none"),
                                  trainer, 6, [torch.device("cpu")])
@@ -52,7 +43,7 @@ def test_learns_standin_well_above_chance(cifar_copy, capsys):
 def test_train_batch_matches_d2l():
     from d2l import torch as d2l
     torch.manual_seed(0)
-    ours, theirs = _small_cnn(), _small_cnn()
+    ours, theirs = support.small_cnn(), support.small_cnn()
     theirs.load_state_dict(ours.state_dict())
     X, y = torch.randn(8, 3, 16, 16), torch.randint(0, 10, (8,))
     loss = nn.CrossEntropyLoss(reduction="none")
@@ -71,9 +62,9 @@ def test_train_batch_matches_d2l():
 
 def test_fewer_than_five_batches_and_history(cifar_copy, capsys):
     helpers.seed_everything(0)
-    _, loaders = _loaders(cifar_copy, batch_size=64)
+    _, loaders = support.cifar_loaders(cifar_copy, batch_size=64)
     assert len(loaders["train"]) < 5                             # d2l divides by num_batches // 5 == 0 here
-    net = _small_cnn()
+    net = support.small_cnn()
     trainer = torch.optim.SGD(net.parameters(), lr=0.001)
     scheduler = torch.optim.lr_scheduler.StepLR(trainer, step_size=1, gamma=0.5)
     history = helpers.train_ch13(net, loaders["train"], None, nn.CrossEntropyLoss(reduction="none"), trainer, 3,
@@ -88,11 +79,11 @@ def test_fewer_than_five_batches_and_history(cifar_copy, capsys):
 
 def test_mean_loss_reports_the_same_loss(cifar_copy):
     """A mean-reduced loss still works and reports a per-example mean loss (docstring: lr then needs x batch)."""
-    _, loaders = _loaders(cifar_copy, augment=False)
+    _, loaders = support.cifar_loaders(cifar_copy, augment=False)
     results = []
     for reduction, lr in (("none", 0.001), ("mean", 0.001 * 32)):
         helpers.seed_everything(0)
-        net = _small_cnn()
+        net = support.small_cnn()
         net[-2].p = 0.0
         trainer = torch.optim.SGD(net.parameters(), lr=lr)
         results.append(helpers.train_ch13(net, loaders["train"], None, nn.CrossEntropyLoss(reduction=reduction),
@@ -141,9 +132,9 @@ def test_setup_notebook(data_root, capsys):
 
 def test_amp_and_channels_last_paths_run_on_cpu(cifar_copy):
     """amp=True on the CPU means bf16 autocast; channels_last=True converts the net and the batches."""
-    _, loaders = _loaders(cifar_copy, batch_size=64)
+    _, loaders = support.cifar_loaders(cifar_copy, batch_size=64)
     helpers.seed_everything(0)
-    net = _small_cnn()
+    net = support.small_cnn()
     trainer = torch.optim.SGD(net.parameters(), lr=0.001)
     history = helpers.train_ch13(net, loaders["train"], loaders["valid"], nn.CrossEntropyLoss(reduction="none"),
                                  trainer, 1, [torch.device("cpu")], amp=True, channels_last=True, plot=False)

@@ -4,23 +4,14 @@ import math
 import pytest
 import torch
 from torch import nn
-from torchvision import transforms as T
 
 import helpers
+import support
 from machinery import checkpoints
 
 
-def _small_cnn(num_classes=10):
-    return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Dropout(0.1), nn.Linear(32, num_classes))
 
 
-def _loaders(data_dir, batch_size=32, augment=True):
-    norm = [T.ToTensor(), T.Normalize(helpers.CIFAR10_MEAN, helpers.CIFAR10_STD)]
-    train_tf = T.Compose(([T.RandomHorizontalFlip()] if augment else []) + norm)
-    helpers.reorg_kaggle_data(data_dir, "trainLabels.csv", 0.2)
-    return helpers.reorganised_loaders(data_dir, train_tf, T.Compose(norm), batch_size, num_workers=0)
 
 
 class _InterruptAfter:
@@ -42,7 +33,7 @@ class _InterruptAfter:
 
 def _run(data_loaders, epochs, checkpoint=None, interrupt_after=None):
     helpers.seed_everything(123)                                 # what rerunning the notebook from the top does
-    net = _small_cnn()
+    net = support.small_cnn()
     trainer = torch.optim.SGD(net.parameters(), lr=0.002, momentum=0.9, weight_decay=5e-4)
     scheduler = torch.optim.lr_scheduler.StepLR(trainer, step_size=1, gamma=0.8)
     train = data_loaders["train"]
@@ -54,7 +45,7 @@ def _run(data_loaders, epochs, checkpoint=None, interrupt_after=None):
 
 
 def test_checkpoint_resume_gives_the_same_weights(cifar_copy, tmp_path, capsys):
-    _, loaders = _loaders(cifar_copy)                            # shuffling, random flips and dropout all use RNG
+    _, loaders = support.cifar_loaders(cifar_copy)                            # shuffling, random flips and dropout all use RNG
     reference, ref_history = _run(loaders, 3)
     ckpt = tmp_path / "ckpt" / "run.pt"
     batches = len(loaders["train"])
@@ -72,10 +63,10 @@ def test_checkpoint_resume_gives_the_same_weights(cifar_copy, tmp_path, capsys):
 
 
 def test_checkpoint_for_another_net_is_refused(cifar_copy, tmp_path):
-    _, loaders = _loaders(cifar_copy)
+    _, loaders = support.cifar_loaders(cifar_copy)
     ckpt = tmp_path / "run.pt"
     _run(loaders, 1, ckpt)
-    net = _small_cnn(num_classes=3)
+    net = support.small_cnn(num_classes=3)
     trainer = torch.optim.SGD(net.parameters(), lr=0.01)
     with pytest.raises(checkpoints.CheckpointError, match="made for another net"):
         helpers.train_ch13(net, loaders["train"], None, nn.CrossEntropyLoss(reduction="none"), trainer, 2,

@@ -1,21 +1,14 @@
 """machinery.datahub: safe extraction (zip-slip, links in tar files, corrupt archives) and Kaggle-only data."""
 import hashlib
-import io
 import tarfile
-import zipfile
 
 import pytest
 
 import helpers
+import support
 from machinery import datahub
 
 
-def _zip_bytes(files):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, data in files.items():
-            z.writestr(name, data)
-    return buf.getvalue()
 
 
 def _register(hub, server, name, body, sha1=None, behaviour="ok"):
@@ -25,7 +18,7 @@ def _register(hub, server, name, body, sha1=None, behaviour="ok"):
 
 @pytest.mark.parametrize("evil", ["../evil.txt", "toy/../../evil.txt", "/tmp/evil-abs.txt"])
 def test_download_extract_refuses_zip_slip(http_server, hub, tmp_path, evil):
-    _register(hub, http_server, "toy", _zip_bytes({"toy/ok.txt": "fine", evil: "pwned"}))
+    _register(hub, http_server, "toy", support.zip_bytes({"toy/ok.txt": "fine", evil: "pwned"}))
     cache = tmp_path / "cache"
     with pytest.raises(helpers.DataUnavailableError, match="outside"):
         helpers.download_extract("toy", cache_dir=cache)
