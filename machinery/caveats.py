@@ -20,11 +20,6 @@ def drop(key):
     _CAVEATS.pop(key, None)
 
 
-def active():
-    """The caveats in force, {key: text}."""
-    return dict(_CAVEATS)
-
-
 def boxed(lines, char="#", width=86):
     """The lines in a box of `char`, long lines wrapped: the form of every loud warning."""
     lines = [part for line in lines for sub in str(line).split("\n")
