@@ -315,7 +315,8 @@ def reorganised_loaders(data_dir, train_tf, test_tf, batch_size, num_workers=Non
     Training splits shuffle and drop the last partial batch (as d2l's); valid and test keep every image, in file
     order (d2l drops valid's last batch, so some validation images are never scored). Every labelled split
     numbers its classes by train_valid's class list (ImageFolder alone would number each folder by what it holds),
-    and an unreadable image raises an error naming its file.
+    an unreadable image raises an error naming its file, and images of different sizes in one batch an error that
+    says what to do.
     """
     root = reorganised_dir(data_dir)
     workers = default_num_workers() if num_workers is None else num_workers
@@ -329,7 +330,7 @@ def reorganised_loaders(data_dir, train_tf, test_tf, batch_size, num_workers=Non
                                                              classes if split != "test" else None)
             loaders[split] = torch.utils.data.DataLoader(
                 ds, batch_size, shuffle=train, drop_last=train and len(ds) > batch_size, num_workers=workers,
-                persistent_workers=workers > 0, pin_memory=torch.cuda.is_available())
+                persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(), collate_fn=images.collate)
     return datasets, loaders
 
 

@@ -82,3 +82,19 @@ class CheckedImageFolder(DatasetFolder):
                              f"{unknown[:10]}. The model could never predict them; rebuild the split "
                              f"(helpers.reorg_train_valid) or move those images.")
         return list(self.fixed_classes), {c: i for i, c in enumerate(self.fixed_classes)}
+
+
+def collate(batch):
+    """torch's default_collate, but a batch of images of different sizes (a transform without Resize/CenterCrop, or
+    a stray image of another size among 32x32 PNGs) raises a ValueError that lists the sizes and says what to do,
+    instead of torch's bare 'stack expects each tensor to be equal size'."""
+    from torch.utils.data import default_collate
+    try:
+        return default_collate(batch)
+    except RuntimeError as e:
+        if "equal size" not in str(e):
+            raise
+        sizes = sorted({tuple(item[0].shape) for item in batch if hasattr(item[0], "shape")})
+        raise ValueError(f"a batch holds images of different sizes {sizes}: the transform must give every image one "
+                         f"size (add Resize and CenterCrop), or the data has an image of another size than the rest "
+                         f"(fast_loaders' decode cache names such files)") from None

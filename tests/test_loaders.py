@@ -69,3 +69,15 @@ def test_get_dataset_leaves_real_needs_the_kaggle_files(data_root, hub, monkeypa
     folder = helpers.get_dataset("leaves", mode="real")
     assert folder == data_root / "classify-leaves" and (folder / "images" / "0.jpg").exists()
     assert not helpers.is_standin(folder)
+
+
+def test_images_of_different_sizes_in_a_batch_get_advice(cifar_copy):
+    """A 48x32 image among 32x32 PNGs, with CIFAR's test transform (no resize): torch alone says only 'stack
+    expects each tensor to be equal size'."""
+    from PIL import Image
+    from torchvision import transforms as T
+    Image.new("RGB", (48, 32)).save(cifar_copy / "train" / "3.png")
+    helpers.reorg_kaggle_data(cifar_copy, "trainLabels.csv", 0.1)
+    _, loaders = helpers.reorganised_loaders(cifar_copy, T.ToTensor(), T.ToTensor(), 200, num_workers=0)
+    with pytest.raises(ValueError, match=r"different sizes .*\(3, 32, 48\).*Resize"):
+        next(iter(loaders["train_valid"]))
