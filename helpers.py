@@ -23,6 +23,7 @@ function here calls into it at most once or twice. This module never imports d2l
 import math
 import os
 import random
+import shutil
 import time
 from pathlib import Path
 
@@ -214,7 +215,6 @@ def copyfile(filename, target_dir):
     target = os.path.join(target_dir, os.path.basename(filename))
     if os.path.lexists(target):
         os.remove(target)
-    import shutil
     shutil.copy(filename, target)
 
 
@@ -247,11 +247,8 @@ def reorg_train_valid(data_dir, labels, valid_ratio, *, link=True):
     if single:
         print(f"{len(single)} of {len(by_label)} classes have a single image, which stays in train: they have no "
               f"validation image ({', '.join(single[:5])}{', ...' if len(single) > 5 else ''})")
-    out, manifest = folders.tree_root(data_dir), ".reorg_train_valid.json"
-    stats = not link or folders.copies_in(out, manifest)          # copies go stale on an in-place rewrite
-    params = {"valid_ratio": valid_ratio, "link": link, "files": folders.listing_fingerprint(src, files, by_label,
-                                                                                             stats)}
-    folders.write_tree(src, out, plan, ["train", "valid", "train_valid"], params, manifest, link)
+    folders.write_tree(data_dir, src, plan, ["train", "valid", "train_valid"], {"valid_ratio": valid_ratio},
+                       ".reorg_train_valid.json", link)
     return n_valid_per_label
 
 
@@ -262,11 +259,7 @@ def reorg_test(data_dir, *, link=True):
     src = Path(data_dir) / "test"
     files = list_images(src)
     plan = [(f, "test", "unknown") for f in files]
-    out, manifest = folders.tree_root(data_dir), ".reorg_test.json"
-    stats = not link or folders.copies_in(out, manifest)
-    folders.write_tree(src, out, plan, ["test"], {"link": link, "files": folders.listing_fingerprint(src, files, None,
-                                                                                                   stats)}, manifest,
-                       link)
+    folders.write_tree(data_dir, src, plan, ["test"], {}, ".reorg_test.json", link)
 
 
 def reorg_kaggle_data(data_dir, labels_file, valid_ratio, *, link=True):
@@ -320,8 +313,7 @@ def reorganised_loaders(data_dir, train_tf, test_tf, batch_size, num_workers=Non
     """
     root = reorganised_dir(data_dir)
     workers = default_num_workers() if num_workers is None else num_workers
-    classes = sorted(p.name for p in (root / "train_valid").iterdir() if p.is_dir()) \
-        if (root / "train_valid").is_dir() else None
+    classes = folders.split_classes(root)
     datasets, loaders = {}, {}
     for split in ("train", "valid", "train_valid", "test"):
         if (root / split).is_dir():

@@ -462,11 +462,10 @@ def fast_loaders(data_dir, batch_size, recipe="cifar10", device=None, folder=Non
     the `splits` a step needs (e.g. ("train_valid", "test") for the final run), memmap=True reads them from the disk
     cache on demand instead of into RAM (CPU), on_device=False keeps them off the GPU and copies batch by batch.
     """
-    from .folders import tree_root
+    from .folders import split_classes, tree_root
     recipe = {**(FAST_RECIPES[recipe] if isinstance(recipe, str) else recipe), **overrides}
     root = Path(data_dir) / folder if folder else tree_root(data_dir)
-    classes = sorted(p.name for p in (root / "train_valid").iterdir() if p.is_dir()) \
-        if (root / "train_valid").is_dir() else None
+    classes = split_classes(root)
     datasets, loaders = {}, {}
     for split in splits:
         if not (root / split).exists():

@@ -42,19 +42,17 @@ def list_images(folder):
     return sorted(names, key=natural_key)
 
 
-def listing_fingerprint(folder, names, by_label=None, stats=True):
-    """sha1 over the files `names` of `folder`: their names, labels (by_label: {label: [names]}, optional) and either
-    (stats=True) byte size and modification time, which change when a file is rewritten in place, or (stats=False)
-    inode numbers, which scandir gives without a stat call per file and which change when a file is replaced by
-    another under the same name. A tree of hard links needs only the latter: it sees in-place rewrites itself."""
+def listing_fingerprint(folder, label_of, stats=True):
+    """sha1 over the files of `folder` named in label_of ({file name: label}): names, labels and either (stats=True)
+    byte size and modification time, which change when a file is rewritten in place, or (stats=False) inode numbers,
+    which scandir gives without a stat call per file and which change when a file is replaced by another under the
+    same name. A tree of hard links needs only the latter: it sees in-place rewrites itself."""
     h = hashlib.sha1(b"stats" if stats else b"inodes")
-    wanted = set(names)
     if stats:
-        ident = {e.name: (e.stat().st_size, e.stat().st_mtime_ns) for e in os.scandir(folder) if e.name in wanted}
+        ident = {e.name: (e.stat().st_size, e.stat().st_mtime_ns) for e in os.scandir(folder) if e.name in label_of}
     else:
-        ident = {e.name: e.inode() for e in os.scandir(folder) if e.name in wanted}
-    label_of = {n: label for label, group in (by_label or {}).items() for n in group}
-    h.update("\n".join(f"{n},{label_of.get(n, '')},{ident[n]}" for n in names).encode())
+        ident = {e.name: e.inode() for e in os.scandir(folder) if e.name in label_of}
+    h.update("\n".join(f"{n},{label},{ident[n]}" for n, label in label_of.items()).encode())
     return h.hexdigest()
 
 
@@ -119,34 +117,41 @@ def link_all(jobs, workers=4, link=True):
         return sum(pool.map(fill, list(by_folder)), collections.Counter())
 
 
-def needs_rebuild(folders, manifest, params):
-    """True if `folders` must be (re)built for `params` (a JSON-able dict); if so, remove what is there now.
-    The manifest (a JSON file) records the params of the last complete build; it is written by `write_tree`."""
-    if manifest.exists() and all(f.exists() for f in folders):
-        try:
-            built = json.loads(manifest.read_text())
-            built.pop("copies", None)
-            if built == json.loads(json.dumps(params)):
-                return False
-        except ValueError:
-            pass
+def split_classes(root):
+    """The class list of a reorganised tree (train_valid's class folders, sorted), or None before there is one."""
+    folder = Path(root) / "train_valid"
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else None
+
+
+def _read_manifest(path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write_tree(data_dir, src, plan, splits, params, manifest, link=True):
+    """Build the part `splits` of the reorganised tree of data_dir (at tree_root(data_dir)): every (file, split,
+    label) of `plan` becomes <tree>/<split>/<label>/<file>, linked from <src>/<file> (link=False: copied).
+
+    Nothing happens when the tree's manifest says it was built from the same `params` and the same source files:
+    names, labels and a fingerprint of each file (inode numbers for a tree of links; size and mtime when it holds
+    copies, which go stale on an in-place rewrite). Otherwise the splits are removed and rebuilt, and the manifest
+    is written last, so an interrupted build is redone. Returns True if it built."""
+    out = tree_root(data_dir)
+    manifest, folders = out / manifest, [out / s for s in splits]
+    built = _read_manifest(manifest) or {}
+    label_of = {f: label for f, _, label in plan}
+    params = {**params, "link": link,
+              "files": listing_fingerprint(src, label_of, stats=not link or built.get("copies", False))}
+    if all(f.exists() for f in folders) and {k: v for k, v in built.items() if k != "copies"} == \
+            json.loads(json.dumps(params)):
+        return False
     for folder in folders:
         if folder.exists():
             shutil.rmtree(folder)
     if manifest.exists():
         manifest.unlink()
-    return True
-
-
-def write_tree(src, out, plan, splits, params, manifest, link=True):
-    """Build the part `splits` of a reorganised tree: every (file, split, label) of `plan` becomes
-    <out>/<split>/<label>/<file>, linked from <src>/<file> (link=False: copied). Nothing happens when the manifest says the tree was
-    built from the same `params` (which must fingerprint the source files); otherwise the splits are removed and
-    rebuilt, and the manifest is written last, so an interrupted build is redone. Returns True if it built."""
-    out, manifest = Path(out), Path(out) / manifest
-    folders = [out / s for s in splits]
-    if not needs_rebuild(folders, manifest, params):
-        return False
     src = os.path.join(src, "")
     target = {key: os.path.join(out, *key) for key in {(split, label) for _, split, label in plan}}
     modes = link_all(((src + f, target[split, label]) for f, split, label in plan), link=link)
@@ -157,11 +162,3 @@ def write_tree(src, out, plan, splits, params, manifest, link=True):
                   + ", ".join(f"{n} {m}{'s' if n > 1 else ''}" for m, n in modes.items() if m != "link") + ".")
     manifest.write_text(json.dumps({**params, "copies": bool(modes.get("copy"))}))
     return True
-
-
-def copies_in(out, manifest):
-    """True when the tree's last build (its manifest) holds copies: then only file stats show a rewritten source."""
-    try:
-        return bool(json.loads((Path(out) / manifest).read_text()).get("copies"))
-    except (OSError, ValueError):
-        return False

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import caveats
 from .constants import CIFAR10_CLASSES, DOG_BREEDS
-from .settings import mode_forced
+from .settings import REPO_DIR, mode_forced
 
 # Where each dataset's archive extracts to, relative to the data root.
 EXTRACTED_FOLDER = {"hotdog": "hotdog", "cifar10_tiny": "kaggle_cifar10_tiny", "dog_tiny": "kaggle_dog_tiny",
@@ -322,7 +322,6 @@ def user_folder(name, folder, tag=None):
     """A dataset folder given by the learner (a notebook's *_DIR parameter): '~' expanded, a relative path taken
     from the repository root (one rule for every notebook, wherever the kernel runs), the layout checked with an
     error that shows the resolved path. Returns the resolved Path, announced as real or stand-in."""
-    from .settings import REPO_DIR
     path = (REPO_DIR / Path(folder).expanduser()).resolve()
     missing = missing_parts(name, path) if path.is_dir() else None
     if missing is None or missing:

@@ -37,18 +37,18 @@ def test_write_tree_says_once_when_links_were_impossible(tmp_path, monkeypatch, 
         (tmp_path / "src" / f"{k}.png").write_bytes(b"x")
     monkeypatch.setattr(os, "link", _fail(errno.EXDEV))
     plan = [(f"{k}.png", "train", "a") for k in range(3)]
-    assert folders.write_tree(tmp_path / "src", tmp_path / "tree", plan, ["train"], {"v": 1}, ".m.json")
+    assert folders.write_tree(tmp_path, tmp_path / "src", plan, ["train"], {"v": 1}, ".m.json")
     out = capsys.readouterr().out
     assert out.count("hard links were not possible") == 1 and "3 symlinks" in out
-    assert not folders.write_tree(tmp_path / "src", tmp_path / "tree", plan, ["train"], {"v": 1}, ".m.json")
+    assert not folders.write_tree(tmp_path, tmp_path / "src", plan, ["train"], {"v": 1}, ".m.json")
 
 
 def test_listing_fingerprint_sees_a_replaced_file(tmp_path):
     (tmp_path / "1.png").write_bytes(b"old")
-    before = folders.listing_fingerprint(tmp_path, ["1.png"])
+    before = folders.listing_fingerprint(tmp_path, {"1.png": "cat"})
     (tmp_path / "1.png").unlink()
     (tmp_path / "1.png").write_bytes(b"new content")                # same name, other image
-    assert folders.listing_fingerprint(tmp_path, ["1.png"]) != before
+    assert folders.listing_fingerprint(tmp_path, {"1.png": "cat"}) != before
 
 
 def test_a_read_only_data_folder_gets_its_tree_in_the_output_folder(cifar_copy, tmp_path, monkeypatch, capsys):
