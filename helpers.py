@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from machinery import (accel, caveats, checkpoints, datahub, fastdata, folders, images, labels as label_files,
-                       plots, pretrained, progress, settings, standins, submissions)
+                       messages, plots, pretrained, progress, settings, standins, submissions)
 from machinery.constants import (CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, DOG_BREEDS, IMAGENET_MEAN,
                                  IMAGENET_STD)
 
@@ -45,6 +45,9 @@ DataUnavailableError, SubmissionError = datahub.DataUnavailableError, submission
 CheckpointError, TrainingDiverged, ImageReadError = checkpoints.CheckpointError, checkpoints.TrainingDiverged, \
     images.ImageReadError
 save_checkpoint, weights_cache_path = checkpoints.save_checkpoint, pretrained.weights_cache_path
+# What the learner reads: every printed sentence goes through tr() (the notebook's language); check cells call check()
+tr, check, set_language, LearnerError, CheckFailed = messages.tr, messages.check, messages.set_language, \
+    messages.LearnerError, messages.CheckFailed
 
 
 def dog_breeds():
@@ -83,25 +86,31 @@ MIN_VERSIONS = {"torch": "2.0", "torchvision": "0.17", "numpy": "1.24", "pandas"
 
 
 def setup_notebook(chapter, seed=0, min_versions=None):
-    """The shared part of every notebook's first cell: check package versions, pick the device (CUDA, then MPS,
-    then CPU), seed everything, set plot defaults, and say all that in one line. Returns a dict with 'device',
-    'devices', 'data_mode', 'seed' and 'fig_dir' (this chapter's figures go there: <outputs>/figures/<chapter>)."""
+    """The shared part of every notebook's first cell: take the notebook's language (from its comments; see
+    machinery/messages.py), check package versions, pick the device (CUDA, then MPS, then CPU), seed everything, set
+    plot defaults, and say all that in one line. Returns a dict with 'device', 'devices', 'data_mode', 'seed',
+    'language' and 'fig_dir' (this chapter's figures go there: <outputs>/figures/<chapter>)."""
     import importlib
     from packaging.version import Version
+    set_language(messages.notebook_language())
+    messages.show_learner_errors_plainly()
     for name, minimum in {**MIN_VERSIONS, **(min_versions or {})}.items():
         found = importlib.import_module(name).__version__
         if Version(found.split("+")[0]) < Version(minimum):
-            raise RuntimeError(f"{name} {found} is too old for these notebooks: {minimum} or newer is needed. "
-                               f"Run `make setup` (or `pip install -U {name}`) and restart the kernel.")
+            raise LearnerError(tr("{name} {found} is too old for these notebooks: {minimum} or newer is needed. Run "
+                                  "`make setup` (or `pip install -U {name}`) and restart the kernel.",
+                                  name=name, found=found, minimum=minimum))
     device, mode = try_gpu(), data_mode()
     seed_everything(seed)
     import matplotlib.pyplot as plt
     plt.rcParams.update({"figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3, "font.size": 10})
-    hint = " (no GPU: the small presets run on a CPU; on Colab choose a GPU runtime)" if device.type == "cpu" else ""
-    print(f"torch {torch.__version__}, device {device}{hint}; data mode '{mode}'"
-          f"{' (COURSE_DATA_MODE)' if settings.mode_forced() else ''}; seed {seed}")
+    hint = tr(" (no GPU: the small presets run on a CPU; on Colab choose a GPU runtime)") if device.type == "cpu" \
+        else ""
+    print(tr("torch {torch}, device {device}{hint}; data mode '{mode}'{forced}; seed {seed}", torch=torch.__version__,
+             device=device, hint=hint, mode=mode, forced=" (COURSE_DATA_MODE)" if settings.mode_forced() else "",
+             seed=seed))
     return {"device": device, "devices": try_all_gpus(), "data_mode": mode, "seed": seed,
-            "fig_dir": output_dir("figures", chapter)}
+            "language": messages.language(), "fig_dir": output_dir("figures", chapter)}
 
 
 def choose_preset(presets, choice, data_dir, device):
@@ -113,7 +122,8 @@ def choose_preset(presets, choice, data_dir, device):
     chosen = choice if choice != "auto" else "small" if standin or cpu else "full"
     why = "as asked" if choice != "auto" else "the data is a stand-in" if standin else "there is no GPU" if cpu \
         else "real data and a GPU"
-    print(f"preset '{chosen}' ({why}):\n  " + ", ".join(f"{k} {v}" for k, v in presets[chosen].items()))
+    print(tr("preset '{chosen}' ({why}):", chosen=chosen, why=tr(why)) + "\n  "
+          + ", ".join(f"{k} {v}" for k, v in presets[chosen].items()))
     return SimpleNamespace(**presets[chosen])
 
 

@@ -8,6 +8,8 @@ concern, in five groups. helpers imports these modules; they never import helper
       settings      where things live: repository, data and output folders, COURSE_* variables, notebook detection
       constants     facts about the datasets: class names, channel means and standard deviations, image suffixes
       caveats       honesty labels: the [STAND-IN DATA] / [RANDOM WEIGHTS] tag on every printed result, boxed banners
+      messages      what a learner reads, in the notebook's language: tr() and the catalogue (messages_zh), learner
+                    errors shown without a traceback, check() for check cells
     data in
       datahub       verified downloads (sha1, retries, timeouts, atomic writes) and safe extraction of archives
       standins      synthetic stand-in datasets with the real on-disk layouts, and the real-or-stand-in choice
