@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from machinery import (accel, caveats, checkpoints, datahub, fastdata, folders, images, labels as label_files,
-                       messages, plots, pretrained, progress, settings, standins, submissions)
+                       messages, plots, pretrained, progress, scoring, settings, standins, submissions)
 from machinery.constants import (CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, DOG_BREEDS, IMAGENET_MEAN,
                                  IMAGENET_STD)
 
@@ -697,49 +697,32 @@ def evaluate_loss(net, data_iter, loss=None, *, device=None):
 
 def train_ch13(net, train_iter, test_iter, loss, trainer, num_epochs, devices=None, *, scheduler=None, amp=False,
                channels_last="auto", checkpoint=None, plot=True, title=None, eval_label="test acc"):
-    """Train net for num_epochs with train_batch_ch13, scoring test_iter after every epoch; return the history:
-    a dict of per-epoch lists (epoch, train_loss, train_acc, test_acc, lr, lrs, time_s, img_per_s).
+    """Train net on train_iter for num_epochs with train_batch_ch13, scoring test_iter after every epoch, as d2l's;
+    return the history, a dict of per-epoch lists: epoch, train_loss, train_acc, test_acc and valid_loss (test_iter's
+    accuracy and mean loss per example; nan without a test_iter), lr, lrs (every group's), time_s, img_per_s.
 
-    d2l's signature and loss convention. test_iter may be None (the final run on train_valid); eval_label names
-    what it scores in the printed lines and plots ('valid acc' for a validation set). Beyond d2l:
-      - devices defaults to try_all_gpus(): CPU, MPS, one GPU, or several (DataParallel only then);
-      - works with fewer than 5 batches (d2l divides by num_batches // 5);
-      - scheduler: an LR scheduler stepped once per epoch (StepLR etc.); amp and channels_last as in
-        train_batch_ch13 ('auto': on for CUDA);
-      - checkpoint: a file; the state is saved after every epoch, and a rerun resumes from it, ending with the same
-        weights as an uninterrupted run (same seed). A loss that turns NaN or infinite stops training at once with
-        TrainingDiverged, before a broken state can be saved. An empty train_iter is an error;
-      - the images/s figure and time_s include data loading (d2l's leave it out).
+    test_iter may be None (a final run); eval_label names it in the lines and the plot ('valid acc'). devices:
+    default try_all_gpus(); several GPUs train through nn.DataParallel, as d2l's. scheduler: stepped once per epoch
+    (StepLR...). amp, channels_last: speed switches ('auto': on for CUDA). checkpoint: a file saved after every
+    epoch, from which a rerun resumes. What else differs from d2l's is shown beside d2l's code (show_source).
     """
     devices = [torch.device(d) for d in (devices or try_all_gpus())]
-    model, scaler, channels_last = accel.prepare(net, devices, amp, channels_last)
-    run = checkpoints.Run(checkpoint, net, trainer, scheduler, scaler, devices[0])   # resumes if the file exists
-    history, num_batches = run.history, len(train_iter)
-    if num_batches == 0:
-        raise ValueError("train_iter yields no batch (an empty folder? fewer images than a batch with drop_last?)")
-    reporter = progress.Reporter(num_epochs, num_batches, draw=(lambda h: plot_history(h, title, eval_label))
-                                 if plot else None, eval_label=eval_label)
+    model, scaler, channels_last = accel.prepare(net, devices, amp, channels_last)  # nn.DataParallel on 2+ GPUs
+    run = checkpoints.Run(checkpoint, net, trainer, scheduler, scaler, devices[0])   # resumes from the file if any
+    board = progress.Board(run, trainer, num_epochs, train_iter, test_iter, devices, title, eval_label, plot)
     for epoch in range(run.epochs_done, num_epochs):
-        metric, timer, lrs = Accumulator(3), Timer(), [group["lr"] for group in trainer.param_groups]
-        for i, (X, y) in enumerate(train_iter):           # metric: sum of losses, correct predictions, examples
-            l, acc = train_batch_ch13(model, X, y, loss, trainer, devices, amp=amp, scaler=scaler,
+        metric, timer = Accumulator(3), Timer()         # sum of training losses, correct predictions, examples
+        for i, (features, labels) in enumerate(train_iter):
+            l, acc = train_batch_ch13(model, features, labels, loss, trainer, devices, amp=amp, scaler=scaler,
                                       channels_last=channels_last)
-            metric.add(l, acc, y.shape[0])
-            checkpoints.stop_if_diverged(metric[0], epoch, i, num_batches, checkpoint, lrs)
-            reporter.batch(epoch, i, metric[0] / metric[2], metric[1] / metric[2], metric[2] / timer.elapsed())
+            metric.add(l, acc, labels.shape[0])
+            board.batch(epoch, i, metric, timer)        # the live line; a loss that became NaN stops the run
         if scheduler is not None:
             scheduler.step()
-        accel.synchronize(devices[0])
-        elapsed = timer.stop()
-        test_acc = evaluate_accuracy_gpu(model, test_iter, devices[0]) if test_iter is not None else float("nan")
-        for key, value in zip(history, (epoch + 1, metric[0] / metric[2], metric[1] / metric[2], test_acc, lrs[0],
-                                        lrs, elapsed, metric[2] / elapsed)):
-            history[key].append(value)
-        reporter.epoch(history)
-        run.save(epoch + 1)                                # atomic; nothing happens without a checkpoint file
-    reporter.done(history)
-    progress.summary(history, devices, eval_label)
-    return history
+        test_acc, test_loss, spread = scoring.evaluate(model, test_iter, loss, devices[0])   # one pass, eval mode
+        board.epoch(epoch, metric, test_acc, test_loss, spread)     # history, line and plot (d2l: animator.add)
+        run.save(epoch + 1)                             # the checkpoint: a rerun resumes after this epoch
+    return board.done(net, test_iter)                   # closing lines; a word if the predictions are constant
 
 
 def run_experiment(config, net, trainer, train_iter, test_iter, num_epochs, loss=None, devices=None, seed=None,
@@ -770,12 +753,13 @@ def run_experiment(config, net, trainer, train_iter, test_iter, num_epochs, loss
 # 7. Prediction and Kaggle submissions
 # =====================================================================================================================
 
-def predict(net, data_iter, device=None, tta_flip=False, return_labels=False):
+def predict(net, data_iter, device=None, tta_flip=False, return_labels=False, *, classes=None):
     """Class probabilities (N, num_classes), float32 on the CPU, for every image of data_iter, in eval mode.
     tta_flip=True averages the softmax of each image and of its mirror image (test-time augmentation). With
     return_labels=True also returns the (N,) labels the loader yielded. The net's previous mode is restored.
-    The results go into one tensor allocated up front (machinery.accel.Collector), so that predicting 300,000
-    images does not fragment a CPU's memory batch by batch."""
+    Predictions that are constant (every image the same probabilities, or the same class) are said in one sentence
+    (machinery.scoring; classes names the predicted classes in it). The results go into one tensor allocated up
+    front, so that predicting 300,000 images does not fragment a CPU's memory batch by batch."""
     device = device or next(iter(net.parameters())).device
     was_training = net.training
     net.eval()
@@ -789,7 +773,9 @@ def predict(net, data_iter, device=None, tta_flip=False, return_labels=False):
             probs.add(p)
             labels.add(torch.as_tensor(y))
     net.train(was_training)
-    return (probs.result(), labels.result()) if return_labels else probs.result()
+    probs = probs.result()
+    scoring.say_if_constant(probs, net, data_iter, classes or scoring.class_names(data_iter, probs.shape[-1]))
+    return (probs, labels.result()) if return_labels else probs
 
 
 def multiclass_log_loss(probs, labels, eps=1e-15):

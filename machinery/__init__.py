@@ -21,7 +21,8 @@ concern, in five groups. helpers imports these modules; they never import helper
       accel         devices and speed switches: MPS, mixed precision, channels_last, moving batches
     training
       checkpoints   atomic saves, all-or-nothing resumes, random-number-generator state, stopping a diverged run
-      progress      the live progress line and plot of a training run
+      progress      the live progress line and plot of a training run (train_ch13's Board)
+      scoring       one-pass scoring (accuracy, mean loss) and constant predictions said in one sentence
       pretrained    torchvision's pretrained weights, with a loud random-weights fallback offline
     results out
       submissions   checking Kaggle submission files before they are uploaded

@@ -23,4 +23,23 @@ ZH = {
     "the data is a stand-in": "数据是替身数据",
     "there is no GPU": "没有 GPU",
     "real data and a GPU": "真实数据，且有 GPU",
+
+    # --- machinery.progress, machinery.scoring (train_ch13, predict) ------------------------------------------------
+    "scored on the {name} set after every epoch": "每轮结束后在 {name} 上评估",
+    "no {name} set: nothing is scored between epochs": "没有 {name} 数据：各轮之间不做评估",
+    "{tag}{title}: {epochs} epoch(s) of {batches} batch(es) on {devices}; {what}":
+        "{tag}{title}：{epochs} 轮，每轮 {batches} 个批量，设备 {devices}；{what}",
+    "{ips:.1f} examples/sec on {devices} (data loading included); {seconds:.1f} s of training":
+        "{ips:.1f} 样本/秒，设备 {devices}（包括读取数据的时间）；共训练 {seconds:.1f} 秒",
+    "images": "图片",
+    "validation images": "验证集图片",
+    "test images": "测试集图片",
+    "class {k}": "类别 {k}",
+    "Constant predictions: all {n} {what} get the same probabilities (within {tol}), so the net ignores its input "
+    "and every score it gets is a guess; try a smaller learning rate or weight decay, more epochs, or check the data.":
+        "预测是常数：全部 {n} 张{what}得到的概率都一样（相差不到 {tol}），说明网络没有利用输入，它得到的任何分数都只是"
+        "猜测；请试试更小的学习率或权重衰减、更多的轮数，或者检查数据。",
+    "Constant predictions: the net predicts {name} for all {n} {what}, so it does not tell them apart yet; train "
+    "longer, or check the learning rate and the data.":
+        "预测是常数：网络把全部 {n} 张{what}都预测为 {name}，说明它还分不开这些图片；请训练更久，或者检查学习率和数据。",
 }

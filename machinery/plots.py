@@ -38,8 +38,10 @@ def title_with_caveats(fig, title, fontsize=9):
 
 
 def history_figure(history, title=None, eval_label="test acc"):
-    """Training curves of a train_ch13 history: loss (left), accuracies (middle), and the learning rate (right)
-    only when it changed during the run. Every epoch is a marker, so one epoch already shows. Returns the figure."""
+    """Training curves of a train_ch13 history: train loss and the scored set's loss on one axis (left; Kaggle's
+    log loss is the latter), accuracies on their own (middle), and the learning rate (right) only when it changed
+    during the run, drawn as the staircase it is (one lr per epoch). Every epoch is a marker, so one epoch already
+    shows. Returns the figure."""
     import matplotlib.pyplot as plt
     epochs = history["epoch"]
     lr_changes = len(set(history["lr"])) > 1
@@ -56,7 +58,9 @@ def history_figure(history, title=None, eval_label="test acc"):
     panels = [ax_loss, ax_acc]
     if lr_changes:
         ax_lr = axes[0][2]
-        ax_lr.plot(epochs, history["lr"], "o-", color="tab:purple")
+        edges = [e - 0.5 for e in epochs] + [epochs[-1] + 0.5]      # each epoch trains at one lr: a staircase
+        ax_lr.stairs(history["lr"], edges, color="tab:purple", linewidth=1.5, baseline=None)
+        ax_lr.plot(epochs, history["lr"], "o", color="tab:purple", markersize=4)
         ax_lr.set(xlabel="epoch", ylabel="learning rate")
         ax_lr.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
         panels.append(ax_lr)
@@ -109,4 +113,5 @@ def code_html(code):
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer
     return highlight(code, PythonLexer(), HtmlFormatter(noclasses=True, nobackground=True, prestyles=(
-        "font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 12px; line-height: 1.35")))
+        "font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 12px; line-height: 1.35; "
+        "overflow-x: auto; margin: 0")))

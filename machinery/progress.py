@@ -4,10 +4,16 @@ In a notebook frontend (JupyterLab, Colab, VS Code) both are display outputs upd
 most once a second, so a notebook does not fill with copies. Headless (COURSE_HEADLESS=1 as under `make test` and
 `make run`, or a plain script) the run prints one line per epoch and, inside a kernel, draws the plot once at the
 end, so executed notebooks stay small.
+
+The [STAND-IN DATA] / [RANDOM WEIGHTS] tag is said once per run, in its first line (and in its figure's title), so
+that the per-epoch lines stay short enough not to wrap. `Board` is what train_ch13 calls: it keeps the history,
+prints the lines, draws the plot, stops a diverged run and, at the end, says whether the predictions were constant.
 """
+import math
 import time
 
-from . import caveats
+from . import accel, caveats, checkpoints, plots, scoring
+from .messages import tr
 from .settings import headless, in_notebook
 
 
@@ -39,17 +45,29 @@ class LiveText:
 
 
 def epoch_line(history, num_epochs, eval_label):
-    """'epoch 3/5: loss 0.512, train acc 0.812, valid acc 0.790, lr 0.0002, 4.1 s, 250 img/s' (with the caveats)."""
-    acc = history["test_acc"][-1]
-    evaluation = f"no {eval_label.replace(' acc', '')} set" if acc != acc else f"{eval_label} {acc:.3f}"  # NaN
-    return (f"{caveats.results_tag()}epoch {history['epoch'][-1]}/{num_epochs}: loss {history['train_loss'][-1]:.3f}, "
-            f"train acc {history['train_acc'][-1]:.3f}, {evaluation}, lr {history['lr'][-1]:.3g}, "
+    """'epoch 3/5: loss 0.512, train acc 0.812, valid loss 0.601, valid acc 0.790, lr 0.0002, 4.1 s, 250 img/s'
+    (the loss and accuracy of the scored set only when there is one). Numbers only, as d2l prints them: the caveat
+    tag is in the run's first line."""
+    acc, name = history["test_acc"][-1], eval_label.replace(" acc", "")
+    scored = "" if math.isnan(acc) else f"{name} loss {history['valid_loss'][-1]:.3f}, {eval_label} {acc:.3f}, "
+    return (f"epoch {history['epoch'][-1]}/{num_epochs}: loss {history['train_loss'][-1]:.3f}, "
+            f"train acc {history['train_acc'][-1]:.3f}, {scored}lr {history['lr'][-1]:.3g}, "
             f"{history['time_s'][-1]:.1f} s, {history['img_per_s'][-1]:.0f} img/s")
 
 
+def run_line(title, num_epochs, num_batches, devices, eval_label, scored):
+    """The first line of a run: the caveat tag (once), the title, its size and devices, and what it is scored on."""
+    name = eval_label.replace(" acc", "")
+    what = tr("scored on the {name} set after every epoch", name=name) if scored else \
+        tr("no {name} set: nothing is scored between epochs", name=name)
+    return tr("{tag}{title}: {epochs} epoch(s) of {batches} batch(es) on {devices}; {what}",
+              tag=caveats.results_tag(), title=title, epochs=num_epochs, batches=num_batches,
+              devices=", ".join(map(str, devices)), what=what)
+
+
 class Reporter:
-    """Progress of train_ch13: `batch` for the in-epoch line, `epoch` after each epoch, `done` at the end.
-    draw(history) -> a matplotlib figure is called to plot the history (helpers.plot_history)."""
+    """The display of a run: `batch` for the in-epoch line, `epoch` after each epoch, `done` at the end.
+    draw(history) -> a matplotlib figure is called to plot the history (plots.history_figure)."""
 
     def __init__(self, num_epochs, num_batches, draw=None, eval_label="test acc"):
         self.num_epochs, self.num_batches, self.draw, self.eval_label = num_epochs, num_batches, draw, eval_label
@@ -80,6 +98,65 @@ class Reporter:
             self.figure.show(self.draw(history))
 
 
+HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "test_acc", "valid_loss", "lr", "lrs", "time_s", "img_per_s")
+
+
+class Board:
+    """Everything train_ch13 does besides training, in four calls: Board(...) prints the run's first line;
+    batch(...) after every batch (the live line; a loss that became NaN or infinite stops the run at once);
+    epoch(...) after scoring an epoch (the history, the epoch line and the plot: d2l's animator.add); done(...) at
+    the end (d2l's closing lines, and one sentence when the predictions on the scored set were constant).
+
+    run: a checkpoints.Run (its history is extended in place; a resumed run keeps its earlier epochs)."""
+
+    def __init__(self, run, trainer, num_epochs, train_iter, test_iter, devices, title=None, eval_label="test acc",
+                 plot=True):
+        self.run, self.trainer, self.num_epochs, self.devices = run, trainer, num_epochs, devices
+        self.eval_label, self.title = eval_label, title or "train_ch13"
+        num_batches = len(train_iter)
+        if num_batches == 0:
+            raise ValueError("train_iter yields no batch (an empty folder? fewer images than a batch with drop_last?)")
+        self.history = run.history
+        for key in HISTORY_KEYS:                           # a checkpoint from an older release lacks valid_loss
+            self.history.setdefault(key, [math.nan] * len(self.history["epoch"]))
+        print(run_line(self.title, num_epochs, num_batches, devices, eval_label, test_iter is not None))
+        draw = (lambda h: plots.history_figure(h, self.title, eval_label)) if plot else None
+        self.reporter = Reporter(num_epochs, num_batches, draw, eval_label)       # the live line starts under it
+        self.lrs, self.seconds, self.spread = [], 0.0, None
+
+    def batch(self, epoch, i, metric, timer):
+        """After batch i of epoch (from 0); metric: sums of loss, correct predictions, examples; timer: started at
+        the epoch's start."""
+        if i == 0:
+            self.lrs = [group["lr"] for group in self.trainer.param_groups]       # the lr this epoch trains with
+        checkpoints.stop_if_diverged(metric[0], epoch, i, self.reporter.num_batches, self.run.path, self.lrs)
+        if i == self.reporter.num_batches - 1:
+            accel.synchronize(self.devices[0])
+        self.seconds = timer.elapsed()                     # training time of the epoch so far, loading included
+        self.reporter.batch(epoch, i, metric[0] / metric[2], metric[1] / metric[2], metric[2] / self.seconds)
+
+    def epoch(self, epoch, metric, test_acc, test_loss, spread):
+        """After epoch (from 0) was trained and scored (scoring.evaluate): record it, print it, plot it."""
+        values = {"epoch": epoch + 1, "train_loss": metric[0] / metric[2], "train_acc": metric[1] / metric[2],
+                  "test_acc": test_acc, "valid_loss": test_loss, "lr": self.lrs[0], "lrs": self.lrs,
+                  "time_s": self.seconds, "img_per_s": metric[2] / self.seconds}
+        for key, value in values.items():
+            self.history[key].append(value)
+        self.spread = spread
+        self.reporter.epoch(self.history)
+
+    def done(self, net, test_iter):
+        """After the last epoch: the plot (headless: drawn once), d2l's closing lines, and a sentence if the
+        predictions on test_iter were constant at the last epoch."""
+        self.reporter.done(self.history)
+        summary(self.history, self.devices, self.eval_label)
+        if self.spread is not None and self.spread.n:
+            what = tr("validation images") if "valid" in self.eval_label else tr("test images")
+            scoring.say_if_constant(self.spread, net, test_iter,
+                                    scoring.class_names(test_iter, len(self.spread.counts)), what)
+        return self.history
+
+
 def summary(history, devices, eval_label="test acc"):
     """The closing lines of a run, as d2l prints them: last loss and accuracies, and the speed (here with data
     loading included)."""
@@ -87,7 +164,7 @@ def summary(history, devices, eval_label="test acc"):
         return
     acc = history["test_acc"][-1]
     evaluation = "" if acc != acc else f", {eval_label} {acc:.3f}"
-    print(f"{caveats.results_tag()}loss {history['train_loss'][-1]:.3f}, train acc {history['train_acc'][-1]:.3f}"
-          f"{evaluation}")
-    print(f"{sum(history['img_per_s']) / len(history['img_per_s']):.1f} examples/sec on "
-          f"{', '.join(map(str, devices))} (data loading included); {sum(history['time_s']):.1f} s of training")
+    print(f"loss {history['train_loss'][-1]:.3f}, train acc {history['train_acc'][-1]:.3f}{evaluation}")
+    print(tr("{ips:.1f} examples/sec on {devices} (data loading included); {seconds:.1f} s of training",
+             ips=sum(history["img_per_s"]) / len(history["img_per_s"]), devices=", ".join(map(str, devices)),
+             seconds=sum(history["time_s"])))

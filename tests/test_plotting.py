@@ -50,3 +50,20 @@ def test_save_fig_default_folder(tmp_path, monkeypatch):
     fig = plt.figure()
     assert helpers.save_fig("x", fig) == tmp_path / "figures" / "x.png"
     plt.close(fig)
+
+
+def test_history_plot_puts_train_and_valid_loss_together_and_draws_the_lr_as_a_staircase():
+    """As d2l's dog chapter: train loss and valid loss on one axis, accuracies on their own. The learning rate is
+    constant within an epoch, so its panel is a staircase (a step patch), not slopes between the epoch markers."""
+    from matplotlib.patches import StepPatch
+    history = {"epoch": [1, 2, 3, 4], "train_loss": [2.0, 1.5, 1.2, 1.0], "train_acc": [0.2, 0.4, 0.5, 0.6],
+               "test_acc": [0.3, 0.4, 0.45, 0.5], "valid_loss": [1.9, 1.6, 1.4, 1.35], "lr": [0.1, 0.1, 0.05, 0.05]}
+    fig = helpers.plot_history(history, eval_label="valid acc")
+    ax_loss, ax_acc, ax_lr = fig.axes
+    assert [line.get_label() for line in ax_loss.get_lines()] == ["train loss", "valid loss"]
+    assert [line.get_label() for line in ax_acc.get_lines()] == ["train acc", "valid acc"]
+    steps = [p for p in ax_lr.patches if isinstance(p, StepPatch)]
+    assert len(steps) == 1
+    values, edges = steps[0].get_data()[:2]
+    assert list(values) == [0.1, 0.1, 0.05, 0.05] and list(edges) == [0.5, 1.5, 2.5, 3.5, 4.5]
+    plt.close(fig)

@@ -126,7 +126,7 @@ def test_setup_notebook(data_root, capsys):
     cfg = helpers.setup_notebook("99_test", seed=3)
     out = capsys.readouterr().out
     assert cfg["device"] == helpers.try_gpu() and cfg["fig_dir"].is_dir() and "data mode" in out
-    with pytest.raises(RuntimeError, match="too old"):
+    with pytest.raises(helpers.LearnerError, match="too old"):
         helpers.setup_notebook("99_test", min_versions={"torch": "999.0"})
 
 
@@ -141,3 +141,82 @@ def test_amp_and_channels_last_paths_run_on_cpu(cifar_copy):
     assert math.isfinite(history["train_loss"][0]) and 0 <= history["test_acc"][0] <= 1
     assert net[0].weight.is_contiguous(memory_format=torch.channels_last)
     assert accel.amp_settings(torch.device("cpu"), "auto") == (False, None)      # off on CPU by default
+
+
+def test_valid_loss_is_recorded_per_epoch_with_the_training_loss_function(cifar_copy):
+    """history['valid_loss']: the mean loss per example on test_iter after every epoch (what d2l's dog chapter
+    tracks: Kaggle scores log loss), computed with the loss function the run trains with; nan without a test_iter."""
+    helpers.seed_everything(0)
+    _, loaders = support.cifar_loaders(cifar_copy, augment=False)
+    loss = nn.CrossEntropyLoss(reduction="none")
+    net = support.small_cnn()
+    trainer = torch.optim.SGD(net.parameters(), lr=0.002, momentum=0.9)
+    history = helpers.train_ch13(net, loaders["train"], loaders["valid"], loss, trainer, 2, [torch.device("cpu")],
+                                 plot=False, eval_label="valid acc")
+    assert len(history["valid_loss"]) == 2 and all(math.isfinite(v) for v in history["valid_loss"])
+    assert history["valid_loss"][-1] == pytest.approx(helpers.evaluate_loss(net, loaders["valid"], loss), rel=1e-5)
+    assert history["test_acc"][-1] == pytest.approx(helpers.evaluate_accuracy_gpu(net, loaders["valid"]))
+    label_smoothing = nn.CrossEntropyLoss(reduction="none", label_smoothing=0.5)   # another loss, another number
+    history = helpers.train_ch13(net, loaders["train"], loaders["valid"], label_smoothing, trainer, 1, plot=False)
+    assert history["valid_loss"][-1] == pytest.approx(
+        helpers.evaluate_loss(net, loaders["valid"], label_smoothing), rel=1e-5)
+    history = helpers.train_ch13(net, loaders["train"], None, loss, trainer, 1, plot=False)
+    assert math.isnan(history["valid_loss"][0])
+
+
+def test_the_caveat_tag_is_said_once_per_run_and_epoch_lines_stay_short(cifar_copy, capsys, monkeypatch):
+    from machinery import caveats
+    monkeypatch.setattr(caveats, "_CAVEATS", {"data:x": "STAND-IN DATA: kaggle_cifar10_tiny (synthetic images)",
+                                              "weights:y": "RANDOM WEIGHTS instead of ImageNet: resnet18"})
+    helpers.seed_everything(0)
+    _, loaders = support.cifar_loaders(cifar_copy)
+    net = support.small_cnn()
+    trainer = torch.optim.SGD(net.parameters(), lr=0.002, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(trainer, 1, 0.5)
+    helpers.train_ch13(net, loaders["train"], loaders["valid"], nn.CrossEntropyLoss(reduction="none"), trainer, 3,
+                       scheduler=scheduler, plot=False, eval_label="valid acc", title="train -> valid")
+    lines = capsys.readouterr().out.splitlines()
+    assert sum("STAND-IN DATA" in line for line in lines) == 1 and "STAND-IN DATA" in lines[0]
+    assert "train -> valid" in lines[0]
+    epochs = [line for line in lines if line.startswith("epoch ")]
+    assert len(epochs) == 3 and all("valid loss" in line and "valid acc" in line for line in epochs)
+    assert max(map(len, epochs)) <= 110, epochs                  # no wrap in a notebook's output area
+
+
+def test_the_run_speaks_the_notebooks_language(cifar_copy, capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_LANG", "zh")
+    _, loaders = support.cifar_loaders(cifar_copy, batch_size=64)
+    net = support.small_cnn()
+    helpers.train_ch13(net, loaders["train"], None, nn.CrossEntropyLoss(reduction="none"),
+                       torch.optim.SGD(net.parameters(), lr=0.001), 1, plot=False, eval_label="valid acc")
+    out = capsys.readouterr().out
+    assert "1 轮" in out and "没有 valid 数据" in out and "样本/秒" in out
+
+
+def test_one_device_is_never_wrapped_and_devices_may_be_names(cifar_copy):
+    """d2l wraps even a single device in nn.DataParallel; ours trains the net itself on one device (CPU, one GPU,
+    MPS), and takes device names too."""
+    net = support.small_cnn()
+    model, _, _ = accel.prepare(net, [torch.device("cpu")])
+    assert model is net
+    _, loaders = support.cifar_loaders(cifar_copy, batch_size=64)
+    history = helpers.train_ch13(net, loaders["train"], None, nn.CrossEntropyLoss(reduction="none"),
+                                 torch.optim.SGD(net.parameters(), lr=0.001), 1, ["cpu"], plot=False)
+    assert history["epoch"] == [1] and not any(k.startswith("module.") for k in net.state_dict())
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA devices (Kaggle's T4 x2)")
+def test_two_gpus_train_through_data_parallel(cifar_copy, tmp_path):
+    """With several CUDA devices, as d2l's: nn.DataParallel over the list; the checkpoint holds the net's own
+    state_dict (no 'module.' prefix), so it loads into a net on one device."""
+    devices = [torch.device("cuda:0"), torch.device("cuda:1")]
+    net = support.small_cnn()
+    model, _, _ = accel.prepare(net, devices)
+    assert isinstance(model, nn.DataParallel) and model.device_ids == [0, 1]
+    _, loaders = support.cifar_loaders(cifar_copy)
+    history = helpers.train_ch13(net, loaders["train"], loaders["valid"], nn.CrossEntropyLoss(reduction="none"),
+                                 torch.optim.SGD(net.parameters(), lr=0.002, momentum=0.9), 2, devices, plot=False,
+                                 checkpoint=tmp_path / "run.pt")
+    assert all(math.isfinite(v) for v in history["valid_loss"])
+    state = torch.load(tmp_path / "run.pt", weights_only=False)["model"]
+    assert not any(k.startswith("module.") for k in state)
