@@ -31,8 +31,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from machinery import (accel, caveats, checkpoints, datahub, fastdata, folders, images, labels as label_files,
-                       messages, plots, pretrained, progress, scoring, settings, standins, submissions)
+from machinery import (accel, caveats, checkpoints, coursecode, datahub, fastdata, folders, images,
+                       labels as label_files, messages, plots, pretrained, progress, scoring, settings, standins,
+                       submissions)
 from machinery.constants import (CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, DOG_BREEDS, IMAGENET_MEAN,
                                  IMAGENET_STD)
 
@@ -45,6 +46,7 @@ DataUnavailableError, SubmissionError = datahub.DataUnavailableError, submission
 CheckpointError, TrainingDiverged, ImageReadError = checkpoints.CheckpointError, checkpoints.TrainingDiverged, \
     images.ImageReadError
 save_checkpoint, weights_cache_path = checkpoints.save_checkpoint, pretrained.weights_cache_path
+constant_predictions = scoring.constant       # (probs, classes=None, what=None) -> one sentence, or None
 # What the learner reads: every printed sentence goes through tr() (the notebook's language); check cells call check()
 tr, check, set_language, LearnerError, CheckFailed = messages.tr, messages.check, messages.set_language, \
     messages.LearnerError, messages.CheckFailed
@@ -229,47 +231,54 @@ def copyfile(filename, target_dir):
 
 
 def reorg_train_valid(data_dir, labels, valid_ratio, *, link=True):
-    """Sort <data_dir>/train/<id>.<ext> into <tree>/{train_valid,train,valid}/<label>/ (the tree is
-    <data_dir>/train_valid_test) and return n_valid_per_label = max(1, floor(valid_ratio * size of the smallest
-    class)), as d2l does: every image goes to train_valid, and to valid or train.
-
-    Beyond d2l: the validation images are the first ones of each class in natural file-name order (d2l takes the
-    order os.listdir happens to give, so its split differs between machines); a class too small to give n_valid
-    images and keep one for training keeps one (so train has every class); files are hard-linked instead of copied
-    (no extra disk; symlinks or copies across filesystems; link=False copies as d2l does: the book's own
-    reorganisation code, run AFTER ours on the same folder, raises shutil.SameFileError on a hard link to its
-    source, so delete train_valid_test first or reorganise with link=False); a second call with the same files, labels and ratio
-    does nothing, and a changed file, label or ratio rebuilds the tree; a read-only data folder (Kaggle Notebooks)
-    gets its tree in the output folder instead; missing labels or images raise ValueError naming them.
-    """
+    """Split the validation set out of <data_dir>/train, as d2l does: every image goes to
+    train_valid_test/train_valid/<label>/, and to valid/<label>/ (the first n_valid_per_label of its class) or to
+    train/<label>/. Returns n_valid_per_label. Files are hard-linked, not copied (link=False: copies; neither lets
+    d2l's own reorganisation run over this tree: delete it first); a class of one image keeps it in train."""
     if not 0 <= valid_ratio < 1:
         raise ValueError(f"valid_ratio must be at least 0 and below 1 (a share of each class), not {valid_ratio!r}")
     src = Path(data_dir) / "train"
-    files = list_images(src)
-    by_label = label_files.group_by_label(files, labels, src)
-    n_valid_per_label = max(1, math.floor(min(map(len, by_label.values())) * valid_ratio))
-    plan = []                                                    # (file, split, label)
-    for label, names in by_label.items():
-        n_valid = min(n_valid_per_label, len(names) - 1)         # keep at least one image for training
-        plan += [(f, "train_valid", label) for f in names]
-        plan += [(f, "valid" if k < n_valid else "train", label) for k, f in enumerate(names)]
-    single = [label for label, names in by_label.items() if len(names) == 1]
-    if single:
-        print(f"{len(single)} of {len(by_label)} classes have a single image, which stays in train: they have no "
-              f"validation image ({', '.join(single[:5])}{', ...' if len(single) > 5 else ''})")
+    by_label = label_files.group_by_label(list_images(src), labels, src)  # {label: files in file-number order}
+    n = min(len(files) for files in by_label.values())                     # the smallest class's size
+    n_valid_per_label = max(1, math.floor(n * valid_ratio))
+    plan = []                                                              # (file, split, label)
+    for label, files in by_label.items():
+        n_valid = min(n_valid_per_label, len(files) - 1)                   # keep at least one image for training
+        for k, f in enumerate(files):
+            plan += [(f, "train_valid", label), (f, "valid" if k < n_valid else "train", label)]
+    _say_classes_without_valid(by_label)
     folders.write_tree(data_dir, src, plan, ["train", "valid", "train_valid"], {"valid_ratio": valid_ratio},
-                       ".reorg_train_valid.json", link)
+                       ".reorg_train_valid.json", link)                   # nothing redone if the files are unchanged
     return n_valid_per_label
 
 
+def _say_classes_without_valid(by_label):
+    """One line naming the classes of a single image, which stay in train and get no validation image."""
+    single = [label for label, files in by_label.items() if len(files) == 1]
+    if single:
+        print(tr("{n} of {total} classes have a single image, which stays in train: they get no validation image "
+                 "({names})", n=len(single), total=len(by_label),
+                 names=", ".join(single[:5]) + (", ..." if len(single) > 5 else "")))
+
+
 def reorg_test(data_dir, *, link=True):
-    """Put <data_dir>/test/* into <tree>/test/unknown/, one class folder, so that ImageFolder can read the
-    unlabelled test images (d2l.reorg_test). Links instead of copies (link=False: copies), stray files ignored,
-    rebuilt only when the test files change."""
+    """Put <data_dir>/test/* into train_valid_test/test/unknown/, one class folder, so that ImageFolder can read the
+    unlabelled test images (d2l.reorg_test). Links instead of copies (link=False: copies)."""
     src = Path(data_dir) / "test"
-    files = list_images(src)
-    plan = [(f, "test", "unknown") for f in files]
+    plan = [(f, "test", "unknown") for f in list_images(src)]           # stray files (.DS_Store) are skipped
     folders.write_tree(data_dir, src, plan, ["test"], {}, ".reorg_test.json", link)
+
+
+def how_linked(path, source):
+    """One sentence saying how `path`, in a reorganised tree, holds the image `source`: a hard link (the same file on
+    disk under another name), a symbolic link (a small file pointing at it: where hard links are impossible, as from
+    a read-only data folder) or a copy (its own bytes)."""
+    name = Path(path).relative_to(Path(path).parents[3])           # train_valid_test/<split>/<label>/<file>
+    if Path(path).is_symlink():
+        return tr("{name}: a symbolic link to {source}", name=name, source=source)
+    if os.path.samefile(path, source):
+        return tr("{name}: a hard link, the same file on disk as {source}", name=name, source=source)
+    return tr("{name}: a copy of {source} (its own bytes on disk)", name=name, source=source)
 
 
 def reorg_kaggle_data(data_dir, labels_file, valid_ratio, *, link=True):
@@ -333,7 +342,22 @@ def reorganised_loaders(data_dir, train_tf, test_tf, batch_size, num_workers=Non
             loaders[split] = torch.utils.data.DataLoader(
                 ds, batch_size, shuffle=train, drop_last=train and len(ds) > batch_size, num_workers=workers,
                 persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(), collate_fn=images.collate)
+    if "train" in datasets and "valid" in datasets:
+        _refuse_train_valid_overlap(datasets["train"], datasets["valid"], root)
     return datasets, loaders
+
+
+def _refuse_train_valid_overlap(train, valid, root):
+    """LearnerError when an image is in both train and valid (the same file name in the same class): validation
+    would score images the net trains on. d2l's own reorg_train_valid, run over a tree of ours made of copies, adds
+    its validation picks to ours and its training picks to our train, which puts images in both."""
+    both = {(Path(p).parent.name, Path(p).name) for p, _ in train.samples} & \
+        {(Path(p).parent.name, Path(p).name) for p, _ in valid.samples}
+    if both:
+        example = "/".join(sorted(both)[0])
+        raise LearnerError(tr("{n} images are in both train and valid (for example {example}), so validation would "
+                              "score images the net trains on. Was d2l's reorg_train_valid run over this tree? Delete "
+                              "{root} and run reorg_train_valid again.", n=len(both), example=example, root=root))
 
 
 class CsvImageDataset(torch.utils.data.Dataset):
@@ -636,14 +660,10 @@ def accuracy(y_hat, y):
 
 
 def train_batch_ch13(net, X, y, loss, trainer, devices, *, amp=False, scaler=None, channels_last=False):
-    """Train on one minibatch; return (sum of the per-example losses as a 0-dim tensor, number of correct
-    predictions as a float), as d2l does. X: (B, C, H, W) images (or a list of tensors), y: (B,) class indices.
-
-    As in d2l, loss(net(X), y) is per example (CrossEntropyLoss(reduction='none')) and its SUM is back-propagated,
-    which is why d2l's learning rates are small (a mean-reduced loss also works, but needs lr x batch size).
-    Beyond d2l: amp ('auto', True or False) runs the forward pass in mixed precision on a GPU, with a GradScaler
-    `scaler` for fp16; channels_last stores images in the layout GPUs prefer.
-    """
+    """Train on one minibatch X (B, C, H, W) with labels y (B,), as d2l does; return (sum of the per-example losses,
+    a 0-dim tensor; number of correct predictions, a float). The SUM of loss(net(X), y) is back-propagated, hence
+    d2l's small learning rates. amp ('auto', True, False) and scaler: mixed precision on a GPU; channels_last: the
+    memory layout GPUs prefer."""
     device = accel.first_device(devices)
     X, y = accel.to_device(X, device, channels_last), y.to(device)
     net.train()
@@ -697,15 +717,11 @@ def evaluate_loss(net, data_iter, loss=None, *, device=None):
 
 def train_ch13(net, train_iter, test_iter, loss, trainer, num_epochs, devices=None, *, scheduler=None, amp=False,
                channels_last="auto", checkpoint=None, plot=True, title=None, eval_label="test acc"):
-    """Train net on train_iter for num_epochs with train_batch_ch13, scoring test_iter after every epoch, as d2l's;
-    return the history, a dict of per-epoch lists: epoch, train_loss, train_acc, test_acc and valid_loss (test_iter's
-    accuracy and mean loss per example; nan without a test_iter), lr, lrs (every group's), time_s, img_per_s.
-
-    test_iter may be None (a final run); eval_label names it in the lines and the plot ('valid acc'). devices:
-    default try_all_gpus(); several GPUs train through nn.DataParallel, as d2l's. scheduler: stepped once per epoch
-    (StepLR...). amp, channels_last: speed switches ('auto': on for CUDA). checkpoint: a file saved after every
-    epoch, from which a rerun resumes. What else differs from d2l's is shown beside d2l's code (show_source).
-    """
+    """Train net with train_batch_ch13 for num_epochs, scoring test_iter after every epoch, as d2l's; return the
+    history, per-epoch lists: epoch, train_loss, train_acc, test_acc and valid_loss (test_iter's accuracy and mean
+    loss; nan when test_iter is None), lr, lrs, time_s, img_per_s. devices: 2+ GPUs train through nn.DataParallel,
+    as d2l's. scheduler: stepped once per epoch. checkpoint: a file saved every epoch; a rerun resumes from it.
+    amp, channels_last: GPU speed switches. eval_label names test_iter in the lines and plot ('valid acc')."""
     devices = [torch.device(d) for d in (devices or try_all_gpus())]
     model, scaler, channels_last = accel.prepare(net, devices, amp, channels_last)  # nn.DataParallel on 2+ GPUs
     run = checkpoints.Run(checkpoint, net, trainer, scheduler, scaler, devices[0])   # resumes from the file if any
@@ -933,10 +949,21 @@ def plot_confusion_matrix(y_true, y_pred, classes, normalize=True, ax=None):
     return plots.confusion_figure(y_true, y_pred, classes, normalize, ax)
 
 
-def show_source(*functions):
-    """Show the source code of functions (or classes) in a notebook, read from the one definition in this file,
-    so that what a notebook shows is what runs."""
+def show_source(*functions, d2l=None, notes=None):
+    """Show the source of our functions (or classes) in a notebook, read from their one definition in this file (what
+    a notebook shows is what runs), beside the course's own version, with a few sentences on what ours adds.
+
+    d2l: the name, or a list of names, of the course's version: a function of the d2l package ('train_ch13'), read at
+    run time from the installed package, or a function only a chapter defines ('kaggle-cifar10:train'), shown as a
+    link to d2l-zh's source, as is everything when d2l is not installed (machinery.coursecode). Default: d2l's
+    functions of the same names, where there are any; d2l=False: ours alone. notes: the sentences under the two, in
+    the notebook's language (default: those machinery/coursecode.py keeps for these functions)."""
     import inspect
     from IPython.display import display
-    code = "\n\n".join(inspect.getsource(f).rstrip() for f in functions)
-    display({"text/html": plots.code_html(code), "text/plain": code}, raw=True)
+    names = [f.__name__ for f in functions]
+    theirs = [n for n in names if n in coursecode.WHERE] if d2l is None else [d2l] if isinstance(d2l, str) else \
+        list(d2l or [])
+    notes = [s for n in names for s in coursecode.notes(n) or []] if notes is None else list(notes)
+    page, text = coursecode.render([(n, inspect.getsource(f).rstrip()) for n, f in zip(names, functions)], theirs,
+                                   notes)
+    display({"text/html": page, "text/plain": text}, raw=True)

@@ -27,4 +27,5 @@ concern, in five groups. helpers imports these modules; they never import helper
     results out
       submissions   checking Kaggle submission files before they are uploaded
       plots         drawing internals: images from tensors, training curves, confusion matrices, caveat titles
+      coursecode    the course's own code beside ours: d2l's version read from the installed package, or a link
 """

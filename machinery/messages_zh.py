@@ -42,4 +42,73 @@ ZH = {
     "Constant predictions: the net predicts {name} for all {n} {what}, so it does not tell them apart yet; train "
     "longer, or check the learning rate and the data.":
         "预测是常数：网络把全部 {n} 张{what}都预测为 {name}，说明它还分不开这些图片；请训练更久，或者检查学习率和数据。",
+
+    # --- machinery.coursecode (show_source: the course's code beside ours) -----------------------------------------
+    "The course's: d2l.{name} ({version}, read from the installed package)":
+        "课程的代码：d2l.{name}（{version}，从已安装的 d2l 包中读出）",
+    "d2l's {name} is defined in the chapter {chapter} only (the d2l package does not hold it): read it in d2l-zh's "
+    "source": "d2l 的 {name} 只在 {chapter} 这一节里定义（d2l 包里没有它），请在 d2l-zh 的源文件里阅读",
+    "d2l is not installed here: read d2l's {name} in d2l-zh's source":
+        "这里没有安装 d2l：请在 d2l-zh 的源文件里阅读 d2l 的 {name}",
+    "Ours: {names} (helpers.py, the code that runs here)": "我们的代码：{names}（helpers.py，这里实际运行的代码）",
+    "The same result as d2l's: a dict {{id: label}} from the rows after the header.":
+        "结果和 d2l 的相同：从表头之后的各行得到一个字典 {{编号: 标签}}。",
+    "Added: the file is read as UTF-8 whatever the computer's language settings, blanks around the cells are "
+    "stripped, and a malformed row, or an id listed twice with two labels, is named by its line number.":
+        "我们加的：不管电脑的语言设置如何都按 UTF-8 读文件，去掉单元格两边的空格；格式不对的行、或者同一个编号出现两次"
+        "且标签不同，会报出它所在的行号。",
+    "The same split as d2l's: n_valid_per_label comes from the smallest class, and every image goes to train_valid "
+    "and to valid or train.":
+        "划分方法和 d2l 的相同：n_valid_per_label 由最小的类别决定，每张图片都放进 train_valid，同时放进 valid 或 train "
+        "之一。",
+    "Changed: valid gets the first images of each class in file-number order (d2l takes the order os.listdir gives, "
+    "which differs between machines), and a class of one image keeps it in train.":
+        "我们改的：valid 取每个类别按文件编号排序后的前几张（d2l 取 os.listdir 给出的顺序，换一台机器就可能不同）；"
+        "只有一张图片的类别把它留在 train 里。",
+    "Added: hard links instead of copies (no extra disk), nothing redone when the files are unchanged, a read-only "
+    "data folder (Kaggle) gets its tree in the output folder, and a missing label or image is named.":
+        "我们加的：用硬链接代替复制（不占额外磁盘）；文件没变时什么也不重做；只读的数据目录（Kaggle）把整理出的目录放到"
+        "输出目录；缺少的标签或图片会被指名报出。",
+    "The same as d2l's: every test image goes into test/unknown, one class folder that ImageFolder can read.":
+        "和 d2l 的相同：每张测试图片都放进 test/unknown 这一个类别目录，ImageFolder 才能读取。",
+    "Added: links instead of copies, stray files (.DS_Store) skipped, nothing redone when the test files are "
+    "unchanged.":
+        "我们加的：用链接代替复制，跳过无关文件（.DS_Store），测试文件没变时什么也不重做。",
+    "The same steps as d2l's: the batch to devices[0], train mode, zero the gradients, forward, backward on the "
+    "summed loss, one optimiser step; it returns the summed loss and the number correct.":
+        "步骤和 d2l 的相同：把批量放到 devices[0]，切换到训练模式，梯度清零，前向计算，对求和后的损失反向传播，优化器"
+        "走一步；返回损失之和与预测正确的个数。",
+    "Added: amp runs the forward pass in mixed precision on a GPU (fp16 with a GradScaler), channels_last stores the "
+    "images in the layout GPUs prefer; on a CPU both stay off.":
+        "我们加的：amp 在 GPU 上用混合精度做前向计算（fp16 时配合 GradScaler），channels_last 把图片存成 GPU 更喜欢的"
+        "内存布局；在 CPU 上两者都不打开。",
+    "The loop is d2l's: train_batch_ch13 on every batch, then the test set (here: the validation set) scored once "
+    "per epoch, and the closing lines.":
+        "循环和 d2l 的一样：每个批量调用 train_batch_ch13，每轮结束后在测试集（这里是验证集）上评估一次，最后打印结果。",
+    "Added for this course's chapters: the scheduler steps once per epoch (d2l's CIFAR-10 and dog chapters write the "
+    "whole loop again for that), and the validation loss is recorded beside the accuracy in one pass (the dog "
+    "competition is scored on log loss).":
+        "为这几讲加的：学习率调整器每轮走一步（d2l 的 CIFAR-10 和狗的品种识别两节为此把整个循环重写了一遍）；验证集的"
+        "损失和精度在同一遍里一起记录（狗的品种识别比赛按对数损失评分）。",
+    "Added for your runs: checkpoint= saves every epoch and a rerun resumes (Colab disconnects), a loss that turns "
+    "NaN stops the run at once, and constant predictions are said in one sentence.":
+        "为你的运行加的：checkpoint= 每轮保存一次，重新运行时接着训练（Colab 会断线）；损失变成 NaN 时立即停止；预测是"
+        "常数时用一句话指出。",
+    "Changed: one device is never wrapped in nn.DataParallel (d2l wraps even a CPU; ours does on two or more GPUs, "
+    "as d2l's), fewer than five batches work (d2l divides by num_batches // 5), and images/s counts data loading. "
+    "progress.Board does what d2l's Animator does.":
+        "我们改的：单个设备不套 nn.DataParallel（d2l 连 CPU 也套；有两块或更多 GPU 时我们和 d2l 一样用它）；批量少于五个"
+        "也能运行（d2l 要除以 num_batches // 5）；每秒图片数把读数据的时间算在内。d2l 里 Animator 做的事由 progress.Board "
+        "来做。",
+
+    # --- helpers: reorganisation (read_csv_labels, reorg_train_valid, reorg_test, reorganised_loaders) --------------
+    "{n} of {total} classes have a single image, which stays in train: they get no validation image ({names})":
+        "{total} 个类别中有 {n} 个只有一张图片，这张图片留在 train 里：这些类别没有验证图片（{names}）",
+    "{n} images are in both train and valid (for example {example}), so validation would score images the net "
+    "trains on. Was d2l's reorg_train_valid run over this tree? Delete {root} and run reorg_train_valid again.":
+        "有 {n} 张图片同时出现在 train 和 valid 里（例如 {example}），验证时就会用网络训练过的图片打分。是不是在这个"
+        "目录上又运行了 d2l 的 reorg_train_valid？请删掉 {root}，再运行一次 reorg_train_valid。",
+    "{name}: a symbolic link to {source}": "{name}：指向 {source} 的符号链接",
+    "{name}: a hard link, the same file on disk as {source}": "{name}：硬链接，和 {source} 是磁盘上的同一个文件",
+    "{name}: a copy of {source} (its own bytes on disk)": "{name}：{source} 的副本（在磁盘上另占一份空间）",
 }

@@ -729,24 +729,42 @@ def _digests(folder):
     return {f: hashlib.sha1((folder / f).read_bytes()).hexdigest() for f in sorted(os.listdir(folder))}
 
 
-def test_d2l_reorganisation_after_ours(cifar_copy, tmp_path):
+def test_d2l_reorganisation_after_ours(cifar_copy, tmp_path, capsys):
     """A learner who runs the book's reorganisation cell after ours, on the same folder. Our default tree is hard
-    links to the sources, and d2l's copyfile (shutil.copy) refuses to copy a file onto itself: SameFileError, which
-    the docstring and notebook 39 explain, with the two ways out. With link=False (copies, as d2l) it runs, and no
-    source image is ever written through a link."""
+    links to the sources, and d2l's copyfile (shutil.copy) refuses to copy a file onto itself: SameFileError, before
+    anything is written. Over a tree of copies (link=False) d2l's code runs, but adds its own validation picks (the
+    first files os.listdir returns) to ours and its training picks to our train: images end up in both, and
+    reorganised_loaders refuses that tree with a learner's message. Deleting the tree first is the clean way: d2l's
+    code then builds its own tree, and ours rebuilds ours over it. No source image is ever written through a link."""
     sources = _digests(cifar_copy / "train")
     labels = helpers.read_csv_labels(cifar_copy / "trainLabels.csv")
+    tf = torchvision.transforms.ToTensor()
     helpers.reorg_train_valid(cifar_copy, labels, 0.1)
     with pytest.raises(shutil.SameFileError):
         d2l_en.reorg_train_valid(str(cifar_copy), labels, 0.1)
-    assert "SameFileError" in helpers.reorg_train_valid.__doc__
     helpers.reorg_train_valid(cifar_copy, labels, 0.1, link=False)      # rebuilt with copies
     helpers.reorg_test(cifar_copy, link=False)
     ours = _tree(cifar_copy)
     d2l_en.reorg_train_valid(str(cifar_copy), labels, 0.1)
     d2l_en.reorg_test(str(cifar_copy))
-    after = _tree(cifar_copy)
-    assert after["train_valid"] == ours["train_valid"] and after["test"] == ours["test"]
+    mixed = _tree(cifar_copy)
+    assert mixed["train_valid"] == ours["train_valid"] and mixed["test"] == ours["test"]
+    both = sum(len(set(mixed["train"][c]) & set(mixed["valid"][c])) for c in mixed["valid"])
+    assert both > 0 and sum(map(len, mixed["valid"].values())) > sum(map(len, ours["valid"].values()))
+    print(f"d2l's reorganisation over our copies: {both} of {sum(map(len, mixed['valid'].values()))} validation "
+          f"images are also in train")
+    helpers.reorg_train_valid(cifar_copy, labels, 0.1, link=False)      # same files, labels, ratio: nothing redone
+    with pytest.raises(helpers.LearnerError, match=f"{both} images are in both train and valid"):
+        helpers.reorganised_loaders(cifar_copy, tf, tf, 8, num_workers=0)
+    shutil.rmtree(helpers.reorganised_dir(cifar_copy))                  # the clean way
+    d2l_en.reorg_train_valid(str(cifar_copy), labels, 0.1)
+    d2l_en.reorg_test(str(cifar_copy))
+    theirs = _tree(cifar_copy)
+    assert not any(set(theirs["train"].get(c, [])) & set(theirs["valid"][c]) for c in theirs["valid"])
+    helpers.reorg_train_valid(cifar_copy, labels, 0.1)
+    helpers.reorg_test(cifar_copy)
+    assert _tree(cifar_copy) == ours
+    helpers.reorganised_loaders(cifar_copy, tf, tf, 8, num_workers=0)   # a clean tree loads
     assert _digests(cifar_copy / "train") == sources
 
 
