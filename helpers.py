@@ -194,7 +194,7 @@ def get_dataset(name, mode=None, data_root=None, *, folder=None, **standin_kwarg
         except DataUnavailableError as e:
             extracted = standins.extracted_folder(name, root)
             if extracted is not None:
-                return standins.announce(name, extracted, note="an extracted folder; no archive to verify it with")
+                return standins.announce(name, extracted, note=tr("an extracted folder; no archive to verify it with"))
             if mode == "real":
                 raise
             why = str(e) if name in datahub.KAGGLE_ONLY else str(e).splitlines()[0]   # Kaggle: keep the commands
@@ -819,7 +819,7 @@ def write_label_submission(path, ids, labels, columns=("id", "label")):
     df = pd.DataFrame({columns[0]: [str(ids[k]) for k in order], columns[1]: [labels[k] for k in order]})
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(path, index=False, encoding="utf-8")
-    print(f"{results_tag()}wrote {len(df)} rows to {path}")
+    print(results_tag() + tr("wrote {n} rows to {path}", n=len(df), path=path))
     return Path(path)
 
 
@@ -840,7 +840,7 @@ def write_dog_submission(path, ids, probs, breeds):
     df.insert(0, "id", [str(i) for i in ids])
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(path, index=False, encoding="utf-8")
-    print(f"{results_tag()}wrote {len(df)} rows x {len(breeds)} breeds to {path}")
+    print(results_tag() + tr("wrote {n} rows x {breeds} breeds to {path}", n=len(df), breeds=len(breeds), path=path))
     return Path(path)
 
 

@@ -1,18 +1,40 @@
 """Honesty labels. Things that make this process's results NOT real results (stand-in data, random weights) are
-recorded here, and every place that prints or plots results puts `results_tag()` in front of them."""
-import textwrap
+recorded here, and every place that prints or plots results puts `results_tag()` in front of them.
+
+The tag is short ('[STAND-IN DATA] ', in a Chinese notebook '[替身数据] ') so that a result line still fits on
+one line; the long explanation is in the boxed banner printed when the caveat starts, and in `explained()`."""
+import unicodedata
+
+from .messages import tr
 
 _CAVEATS: dict[str, str] = {}
 
+# The explanation of each tag, for explained() (tags not listed here have none).
+EXPLANATIONS = {
+    "STAND-IN DATA": "the data is a synthetic stand-in: the numbers say nothing about the real dataset",
+    "RANDOM WEIGHTS": "the pretrained weights could not be loaded: the model started from random weights",
+}
+
+
+def tags():
+    """The tags in force, in English (the catalogue's msgids), each once, in the order they were added."""
+    return list(dict.fromkeys(_CAVEATS.values()))
+
 
 def results_tag():
-    """A loud prefix such as '[STAND-IN DATA: hotdog] ' for every printed result; '' when all is real."""
-    return "".join(f"[{c}] " for c in _CAVEATS.values())
+    """A loud prefix such as '[STAND-IN DATA] ' (zh '[替身数据] ') for every printed result; '' when all is real."""
+    return "".join(f"[{tr(tag)}] " for tag in tags())
 
 
-def add(key, text):
-    """Record a caveat (key: e.g. 'data:hotdog'; text: what every result line will carry)."""
-    _CAVEATS[key] = text
+def explained():
+    """One line per tag in force saying what it means: '[STAND-IN DATA] = the data is a synthetic stand-in: ...'."""
+    return [f"[{tr(tag)}] = {tr(EXPLANATIONS[tag])}" if tag in EXPLANATIONS else f"[{tr(tag)}]" for tag in tags()]
+
+
+def add(key, tag):
+    """Record a caveat. key: what it is about (e.g. 'data:hotdog', 'weights:resnet18'); tag: the short English tag
+    every later result carries ('STAND-IN DATA', 'RANDOM WEIGHTS'), translated when printed."""
+    _CAVEATS[key] = tag
 
 
 def drop(key):
@@ -20,10 +42,49 @@ def drop(key):
     _CAVEATS.pop(key, None)
 
 
+def columns(text):
+    """Columns `text` takes in a terminal or a notebook's monospace output: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+_NO_LINE_START = set("，。、；：！？）》」』】,.;:!?)")
+
+
+def wrap(text, width):
+    """Lines of at most `width` columns (a word longer than that keeps its own line). Breaks at spaces, and
+    between Chinese characters, which need no space; never puts Chinese closing punctuation at a line's start."""
+    if columns(text) <= width:
+        return [text]
+    pieces, word = [], ""
+    for c in text:                                      # words, spaces and single wide characters
+        if c == " " or unicodedata.east_asian_width(c) in "WF":
+            pieces += [word, c] if word else [c]
+            word = ""
+        else:
+            word += c
+    pieces += [word] if word else []
+    lines, line = [], ""
+    for piece in pieces:
+        fits = columns(line + piece) <= width or not line.strip() or piece in _NO_LINE_START
+        if fits:
+            line += piece
+        elif piece != " ":
+            lines.append(line.rstrip())
+            line = piece
+    return [*lines, line.rstrip()]
+
+
 def boxed(lines, char="#", width=86):
-    """The lines in a box of `char`, long lines wrapped: the form of every loud warning."""
-    lines = [part for line in lines for sub in str(line).split("\n")
-             for part in (textwrap.wrap(sub, width, break_on_hyphens=False, subsequent_indent="  "
-                                        if sub.startswith(" ") else "") or [""])]
-    inner = max(map(len, lines)) + 4
-    return "\n".join([char * inner, *[f"{char} {line.ljust(inner - 4)} {char}" for line in lines], char * inner])
+    """The lines framed above and below by a rule of `char`, each line started with `char`, long lines wrapped:
+    the form of every loud warning. No right-hand border: Chinese characters are not exactly two columns wide in
+    a browser's monospace font, so a right border would be ragged."""
+    out = []
+    for line in lines:
+        for sub in str(line).split("\n"):
+            indent = "  " if sub.startswith(" ") else ""
+            parts = wrap(sub.strip(), width - len(indent)) if sub.strip() else [""]
+            out += [parts[0] if not sub.startswith(" ") else sub[:len(sub) - len(sub.lstrip())] + parts[0],
+                    *[indent + p for p in parts[1:]]]
+    rule = char * (min(max(map(columns, out)), width) + 4)
+    return "\n".join([rule, *[f"{char} {line}".rstrip() for line in out], rule])
+

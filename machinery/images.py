@@ -7,10 +7,16 @@ import numpy as np
 from torchvision.datasets import DatasetFolder
 
 from .constants import IMAGE_EXTENSIONS
+from .messages import LearnerError, tr
 
 
-class ImageReadError(OSError):
+class ImageReadError(LearnerError, OSError):
     """An image file that cannot be decoded; the message starts with its path and says what to do."""
+
+
+class ImageDataError(LearnerError, ValueError):
+    """Images that cannot go into one batch or one class numbering (different sizes, a class folder that training
+    lacks); the message says what to do."""
 
 
 def to_rgb(img, path="image"):
@@ -26,19 +32,21 @@ def to_rgb(img, path="image"):
         a = np.asarray(img, dtype=np.float64)
         if img.mode == "F":
             if a.size and (np.nanmin(a) < 0 or np.nanmax(a) > 1):
-                raise ImageReadError(f"{path}: a 32-bit float image with values outside [0, 1] "
-                                     f"({np.nanmin(a):.3g}..{np.nanmax(a):.3g}); convert it to 8-bit PNG or JPEG.")
+                raise ImageReadError(tr("{path}: a 32-bit float image with values outside [0, 1] ({low:.3g}.."
+                                        "{high:.3g}); convert it to 8-bit PNG or JPEG.", path=path,
+                                        low=np.nanmin(a), high=np.nanmax(a)))
             a = a * 255
         else:
             if a.size and (a.min() < 0 or a.max() > 65535):
-                raise ImageReadError(f"{path}: a 32-bit integer image with values outside 0..65535; "
-                                     f"convert it to 8-bit PNG or JPEG.")
+                raise ImageReadError(tr("{path}: a 32-bit integer image with values outside 0..65535; convert it "
+                                        "to 8-bit PNG or JPEG.", path=path))
             a = a * (255 / 65535)
         return Image.fromarray(np.round(a).clip(0, 255).astype(np.uint8), "L").convert("RGB")
     try:
         return img.convert("RGB")
     except (ValueError, OSError) as e:
-        raise ImageReadError(f"{path}: cannot convert mode {img.mode!r} to RGB ({e}).") from e
+        raise ImageReadError(tr("{path}: cannot convert mode {mode!r} to RGB ({error}).", path=path, mode=img.mode,
+                                error=e)) from e
 
 
 def load_rgb(path):
@@ -53,9 +61,9 @@ def load_rgb(path):
     except ImageReadError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise ImageReadError(f"{path}: cannot read this image ({type(e).__name__}: {e}). The file is damaged, "
-                             f"truncated or not an image: replace or delete it (re-download or re-extract the "
-                             f"data if it came from an archive).") from e
+        raise ImageReadError(tr("{path}: cannot read this image ({error}). The file is damaged, truncated or not "
+                                "an image: replace or delete it (re-download or re-extract the data if it came "
+                                "from an archive).", path=path, error=f"{type(e).__name__}: {e}")) from e
 
 
 class CheckedImageFolder(DatasetFolder):
@@ -78,9 +86,10 @@ class CheckedImageFolder(DatasetFolder):
         found = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir())
         unknown = sorted(set(found) - set(self.fixed_classes))
         if unknown:
-            raise ValueError(f"{directory} has class folder(s) that the training split does not have: "
-                             f"{unknown[:10]}. The model could never predict them; rebuild the split "
-                             f"(helpers.reorg_train_valid) or move those images.")
+            raise ImageDataError(tr("{directory} has class folder(s) that the training split does not have: "
+                                    "{classes}. The model could never predict them; rebuild the split "
+                                    "(helpers.reorg_train_valid) or move those images.", directory=directory,
+                                    classes=unknown[:10]))
         return list(self.fixed_classes), {c: i for i, c in enumerate(self.fixed_classes)}
 
 
@@ -95,6 +104,7 @@ def collate(batch):
         if "equal size" not in str(e):
             raise
         sizes = sorted({tuple(item[0].shape) for item in batch if hasattr(item[0], "shape")})
-        raise ValueError(f"a batch holds images of different sizes {sizes}: the transform must give every image one "
-                         f"size (add Resize and CenterCrop), or the data has an image of another size than the rest "
-                         f"(fast_loaders' decode cache names such files)") from None
+        raise ImageDataError(tr("a batch holds images of different sizes {sizes}: the transform must give every "
+                                "image one size (add Resize and CenterCrop), or the data has an image of another "
+                                "size than the rest (fast_loaders' decode cache names such files)",
+                                sizes=sizes)) from None

@@ -3,7 +3,8 @@
 The {fields} of each translation are exactly those of its English original (tests/test_messages.py checks this,
 and that every tr() sentence in helpers.py, machinery/ and the notebooks has an entry here). Terms follow d2l-zh
 2.0 and docs/glossary.zh.md. Entries are grouped by the module (or notebook) that prints them; add yours to its
-group, in the order the code meets them.
+group, in the order the code meets them. A message from other software (an OS or library error) is not translated
+but quoted verbatim in Chinese quotation marks: （系统的原话：“{error}”）.
 """
 ZH = {
     # --- machinery.messages ------------------------------------------------------------------------------------
@@ -111,4 +112,103 @@ ZH = {
     "{name}: a symbolic link to {source}": "{name}：指向 {source} 的符号链接",
     "{name}: a hard link, the same file on disk as {source}": "{name}：硬链接，和 {source} 是磁盘上的同一个文件",
     "{name}: a copy of {source} (its own bytes on disk)": "{name}：{source} 的副本（在磁盘上另占一份空间）",
+    # --- machinery.caveats -------------------------------------------------------------------------------------
+    "STAND-IN DATA": "替身数据",
+    "RANDOM WEIGHTS": "随机权重",
+    "the data is a synthetic stand-in: the numbers say nothing about the real dataset":
+        "数据是合成的替身数据：这些数字不能说明真实数据集上的任何结果",
+    "the pretrained weights could not be loaded: the model started from random weights":
+        "没能加载预训练权重：模型是从随机权重开始训练的",
+
+    # --- machinery.standins ------------------------------------------------------------------------------------
+    "STAND-IN DATA: {name!r} is SYNTHETIC, generated on this machine.":
+        "替身数据：{name!r} 是在本机上生成的合成数据，不是真实数据集。",
+    "Every number, plot and submission below describes the stand-in, NOT the real dataset. Every result printed "
+    "from now on starts with the tag {tag}.":
+        "下面的每个数字、每张图和每个提交文件描述的都是替身数据，而不是真实数据集。从现在起，打印的每个结果前面都带有 "
+        "{tag} 标记。",
+    "Why: {reason}": "原因：{reason}",
+    "For real data: set COURSE_DATA_MODE=real (or auto) on a machine that can download it.":
+        "要用真实数据：在能下载数据的机器上设置 COURSE_DATA_MODE=real（或 auto）。",
+    "the stand-in was asked for (mode 'standin', forced by COURSE_DATA_MODE).":
+        "要求使用替身数据（模式 'standin'，由环境变量 COURSE_DATA_MODE 指定）。",
+    "the stand-in was asked for (mode 'standin').": "要求使用替身数据（模式 'standin'）。",
+    "Stand-in folder: {folder}": "替身数据所在的文件夹：{folder}",
+    "STAND-IN DATA for {name!r} (reached through a path): {folder}": "{name!r} 的替身数据（通过路径找到）：{folder}",
+    "Using the real {name!r} data in {folder}": "使用真实的 {name!r} 数据：{folder}",
+    " ({note})": "（{note}）",
+    "an extracted folder; no archive to verify it with": "一个已解压的文件夹，没有压缩包可以用来校验它",
+    "{path} (from {folder!r}; a relative path is taken from the repository root {repo}) ":
+        "{path}（由 {folder!r} 得到；相对路径从仓库根目录 {repo} 算起）",
+    "does not exist": "不存在",
+    "lacks {missing}": "缺少 {missing}",
+    ". A {name!r} folder holds {layout}: point to the unpacked download, or leave the parameter at None.":
+        "。{name!r} 的文件夹里应该有 {layout}：请指向解压后的下载数据，或者把这个参数留为 None。",
+
+    # --- machinery.pretrained ----------------------------------------------------------------------------------
+    "Downloading the {arch} weights ({url}) ...": "正在下载 {arch} 的权重（{url}）……",
+    "Loaded pretrained {arch} weights {weights} from {path}": "已从 {path} 加载 {arch} 的预训练权重 {weights}",
+    "Could not read the weights file {path} ({error}). It is probably damaged: delete it and run again.":
+        "无法读取权重文件 {path}（系统的原话：“{error}”）。它很可能已经损坏：请删除它，然后重新运行。",
+    "RANDOM WEIGHTS: the pretrained {arch} weights could not be downloaded.": "随机权重：无法下载 {arch} 的预训练权重。",
+    "Why: the download failed (the system says: {error}).": "原因：下载失败（系统的原话：“{error}”）。",
+    "The model starts from random numbers: it shows the code path, not transfer learning. Every result printed "
+    "from now on starts with the tag {tag}.":
+        "模型从随机数开始：这样的运行只能展示代码能跑通，展示不了迁移学习。从现在起，打印的每个结果前面都带有 {tag} 标记。",
+    "To fix: download {url}": "解决办法：下载 {url}",
+    "and put it at {path}, then rerun this cell.": "放到 {path}，然后重新运行这个单元格。",
+
+    # --- machinery.submissions, helpers.write_*_submission -----------------------------------------------------
+    "{path} is not a valid submission:": "{path} 不是有效的提交文件：",
+    "the file does not exist (was it written? is the path right?)": "文件不存在（写出来了吗？路径对吗？）",
+    "the file is empty: write it again": "文件是空的：请重新写出",
+    "it is not a readable UTF-8 CSV file ({error})": "它不是可以读取的 UTF-8 CSV 文件（系统的原话：“{error}”）",
+    "{n} duplicate id(s): {ids}": "{n} 个重复的 id：{ids}",
+    "{n} rows, expected {expected} (one per test image)": "有 {n} 行，应该有 {expected} 行（每张测试图像一行）",
+    "{n} test id(s) missing: {ids}": "缺少 {n} 个测试 id：{ids}",
+    "{n} id(s) not in the test folder: {ids}": "{n} 个 id 不在测试文件夹里：{ids}",
+    "columns are {got}, expected {expected}": "列是 {got}，应该是 {expected}",
+    "ids are not in numeric order (Kaggle's sample submission is sorted)": "id 没有按数字顺序排列（Kaggle 的提交样例是排好序的）",
+    "{n} row(s) have an empty cell, e.g. line {line}": "{n} 行有空单元格，例如第 {line} 行",
+    "labels not among the {n} classes: {labels}": "不属于这 {n} 个类别的标签：{labels}",
+    "columns differ from 'id' + the {n} sorted classes": "列与 'id' 加上排好序的 {n} 个类别不一致",
+    "; missing: {columns}": "；缺少：{columns}",
+    "; unexpected: {columns}": "；多出：{columns}",
+    " (the order differs: sort the class columns)": "（顺序不同：请把类别列排序）",
+    "{n} cell(s) are not numbers, e.g. {cell!r} in row {row}, column {column!r}":
+        "{n} 个单元格不是数字，例如第 {row} 行 {column!r} 列的 {cell!r}",
+    "{n} row(s) contain NaN or empty cells, e.g. line {line}": "{n} 行含有 NaN 或空单元格，例如第 {line} 行",
+    "{n} row(s) have probabilities outside [0, 1], e.g. line {line}": "{n} 行有 [0, 1] 之外的概率，例如第 {line} 行",
+    "{n} row(s) do not sum to 1 (within {atol}), e.g. line {line}": "{n} 行的概率之和不是 1（容差 {atol}），例如第 {line} 行",
+    "wrote {n} rows to {path}": "已把 {n} 行写入 {path}",
+    "wrote {n} rows x {breeds} breeds to {path}": "已把 {n} 行 × {breeds} 个品种写入 {path}",
+
+    # --- machinery.images --------------------------------------------------------------------------------------
+    "{path}: a 32-bit float image with values outside [0, 1] ({low:.3g}..{high:.3g}); convert it to 8-bit PNG or JPEG.":
+        "{path}：一张取值超出 [0, 1] 的 32 位浮点图像（{low:.3g}..{high:.3g}）；请把它转换成 8 位的 PNG 或 JPEG。",
+    "{path}: a 32-bit integer image with values outside 0..65535; convert it to 8-bit PNG or JPEG.":
+        "{path}：一张取值超出 0..65535 的 32 位整数图像；请把它转换成 8 位的 PNG 或 JPEG。",
+    "{path}: cannot convert mode {mode!r} to RGB ({error}).": "{path}：无法把模式 {mode!r} 转换成 RGB（系统的原话：“{error}”）。",
+    "{path}: cannot read this image ({error}). The file is damaged, truncated or not an image: replace or delete it "
+    "(re-download or re-extract the data if it came from an archive).":
+        "{path}：无法读取这张图像（系统的原话：“{error}”）。文件已损坏、不完整或者不是图像：请替换或删除它（如果数据来自压缩包，"
+        "请重新下载或重新解压）。",
+    "{directory} has class folder(s) that the training split does not have: {classes}. The model could never "
+    "predict them; rebuild the split (helpers.reorg_train_valid) or move those images.":
+        "{directory} 里有训练集没有的类别文件夹：{classes}。模型永远不可能预测出这些类别；请重新划分数据集"
+        "（helpers.reorg_train_valid），或者把这些图像移走。",
+    "a batch holds images of different sizes {sizes}: the transform must give every image one size (add Resize and "
+    "CenterCrop), or the data has an image of another size than the rest (fast_loaders' decode cache names such "
+    "files)":
+        "一个批量里的图像大小不同 {sizes}：变换必须把每张图像变成同一个大小（加上 Resize 和 CenterCrop），"
+        "否则就是数据里有一张图像的大小和其他的不同（fast_loaders 的解码缓存会列出这样的文件）",
+
+    # --- machinery.plots (figure text; English where the machine has no Chinese font) ---------------------------
+    "epoch": "轮",
+    "loss (mean per example)": "损失（每个样本的平均值）",
+    "accuracy": "精度",
+    "learning rate": "学习率",
+    "predicted": "预测类别",
+    "true": "真实类别",
+    "confusion matrix": "混淆矩阵",
 }

@@ -1,10 +1,60 @@
-"""Drawing internals: images from tensors, training curves, confusion matrices, and red caveat titles."""
+"""Drawing internals: images from tensors, training curves, confusion matrices, and red caveat titles.
+
+Text in figures speaks the notebook's language only where the figure can show it: matplotlib's default fonts have
+no Chinese characters (they come out as empty boxes), and Colab and Kaggle have no Chinese font installed. So
+figure_text() gives the Chinese only when a Chinese font is found on the machine (Windows, macOS and most Linux
+desktops have one), and the English otherwise."""
 import math
+import re
 
 import numpy as np
 import torch
 
 from . import caveats
+from .messages import tr
+
+# Fonts with Chinese characters, by family name (Linux, Windows, macOS) and by file name (a font installed after
+# matplotlib built its font cache is only found by file).
+CJK_FAMILIES = ["Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+                "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "STHeiti", "Hiragino Sans GB",
+                "Arial Unicode MS", "Noto Sans CJK JP"]
+CJK_FILES = re.compile(r"NotoSansCJK|NotoSansSC|SourceHanSans|wqy|msyh|simhei|PingFang|STHeiti|Hiragino Sans GB|"
+                       r"Arial Unicode", re.IGNORECASE)
+_CJK_TEXT = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+_found = {}
+
+
+def cjk_font():
+    """The family name of a font with Chinese characters, added to rcParams['font.family'] as a fallback after the
+    fonts there (Latin text keeps its font); None when the machine has none. The font is looked up once per
+    process."""
+    if "family" not in _found:
+        from matplotlib import font_manager
+        known = {f.name for f in font_manager.fontManager.ttflist}
+        if not known & set(CJK_FAMILIES):
+            for path in font_manager.findSystemFonts():
+                if CJK_FILES.search(path):
+                    try:
+                        font_manager.fontManager.addfont(path)
+                    except (OSError, RuntimeError, ValueError):
+                        pass
+            known = {f.name for f in font_manager.fontManager.ttflist}
+        _found["family"] = next((name for name in CJK_FAMILIES if name in known), None)
+    family = _found["family"]
+    from matplotlib import rcParams                # checked on every call: a style sheet may have reset the list
+    if family is not None and family not in rcParams["font.family"]:        # a fallback: matplotlib takes each
+        rcParams["font.family"] = [*rcParams["font.family"], family]         # glyph from the first font that has it
+    return family
+
+
+def figure_text(msgid, **fields):
+    """tr(msgid) for a figure: the notebook's language when it is English or a Chinese font is there to draw it,
+    else the English (never empty boxes)."""
+    try:
+        text, english = tr(msgid, **fields), msgid.format(**fields)
+    except (KeyError, IndexError, ValueError):          # a title with braces of its own: shown as given
+        return msgid
+    return english if _CJK_TEXT.search(text) and cjk_font() is None else text
 
 
 def to_image(img, mean=None, std=None):
@@ -31,8 +81,10 @@ def wrap(title, scale):
 
 
 def title_with_caveats(fig, title, fontsize=9):
-    """Give a figure its title, with the stand-in / random-weights tag in red on a line of its own above it."""
-    tag = caveats.results_tag().strip()
+    """Give a figure its title (translated by figure_text when the catalogue has it), with the stand-in /
+    random-weights tag in red on a line of its own above it."""
+    tag = " ".join(f"[{figure_text(t)}]" for t in caveats.tags())
+    title = figure_text(title) if title else title
     text = f"{tag}\n{title}" if tag and title else (tag or title or "")
     fig.suptitle(text, color="red" if tag else "black", fontsize=fontsize)
 
@@ -50,18 +102,18 @@ def history_figure(history, title=None, eval_label="test acc"):
     ax_loss.plot(epochs, history["train_loss"], "o-", label="train loss")
     if "valid_loss" in history and any(not math.isnan(v) for v in history["valid_loss"]):
         ax_loss.plot(epochs, history["valid_loss"], "s--", label=eval_label.replace("acc", "loss"))
-    ax_loss.set(xlabel="epoch", ylabel="loss (mean per example)")
+    ax_loss.set(xlabel=figure_text("epoch"), ylabel=figure_text("loss (mean per example)"))
     ax_acc.plot(epochs, history["train_acc"], "o-", label="train acc")
     if any(not math.isnan(a) for a in history["test_acc"]):
         ax_acc.plot(epochs, history["test_acc"], "s--", label=eval_label)
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", ylim=(-0.02, 1.02))
+    ax_acc.set(xlabel=figure_text("epoch"), ylabel=figure_text("accuracy"), ylim=(-0.02, 1.02))
     panels = [ax_loss, ax_acc]
     if lr_changes:
         ax_lr = axes[0][2]
         edges = [e - 0.5 for e in epochs] + [epochs[-1] + 0.5]      # each epoch trains at one lr: a staircase
         ax_lr.stairs(history["lr"], edges, color="tab:purple", linewidth=1.5, baseline=None)
         ax_lr.plot(epochs, history["lr"], "o", color="tab:purple", markersize=4)
-        ax_lr.set(xlabel="epoch", ylabel="learning rate")
+        ax_lr.set(xlabel=figure_text("epoch"), ylabel=figure_text("learning rate"))
         ax_lr.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
         panels.append(ax_lr)
     for ax in panels:
@@ -93,16 +145,16 @@ def confusion_figure(y_true, y_pred, classes, normalize=True, ax=None):
     ax.imshow(shown, cmap="Blues", vmin=0)
     ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=8)
     ax.set_yticks(range(len(classes)), classes, fontsize=8)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.set_xlabel(figure_text("predicted"))
+    ax.set_ylabel(figure_text("true"))
     ax.grid(False)
     if len(classes) <= 12:
         for i in range(len(classes)):
             for j in range(len(classes)):
                 ax.text(j, i, f"{shown[i, j]:.2f}" if normalize else str(cm[i, j]), ha="center", va="center",
                         fontsize=7, color="white" if shown[i, j] > shown.max() / 2 else "black")
-    ax.set_title((caveats.results_tag() + "confusion matrix").strip(), fontsize=9,
-                 color="red" if caveats.results_tag() else "black")
+    tag = " ".join(f"[{figure_text(t)}]" for t in caveats.tags())
+    ax.set_title(f"{tag} {figure_text('confusion matrix')}".strip(), fontsize=9, color="red" if tag else "black")
     return fig
 
 

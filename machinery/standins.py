@@ -15,6 +15,7 @@ import numpy as np
 
 from . import caveats
 from .constants import CIFAR10_CLASSES, DOG_BREEDS
+from .messages import LearnerError, tr
 from .settings import REPO_DIR, mode_forced
 
 # Where each dataset's archive extracts to, relative to the data root.
@@ -246,25 +247,27 @@ def is_standin(data_dir, tag=None):
     p = Path(data_dir).resolve()
     found = any((q / STANDIN_MARKER).exists() for q in [p, *list(p.parents)[:3]])
     if found and tag:
-        caveats.add(f"data:{tag}", f"STAND-IN DATA: {tag}")
+        caveats.add(f"data:{tag}", "STAND-IN DATA")
     return found
 
 
 def banner(name, reason):
     """The boxed warning printed whenever a stand-in replaces dataset `name`; `reason` says why."""
-    return caveats.boxed([f"STAND-IN DATA: {name!r} is SYNTHETIC, generated on this machine.",
-                          "Every number, plot and submission below describes the stand-in, NOT the real dataset.",
-                          f"Why: {reason}",
-                          "For real data: set COURSE_DATA_MODE=real (or auto) on a machine that can download it."],
-                         "#")
+    return caveats.boxed([tr("STAND-IN DATA: {name!r} is SYNTHETIC, generated on this machine.", name=name),
+                          tr("Every number, plot and submission below describes the stand-in, NOT the real dataset. "
+                             "Every result printed from now on starts with the tag {tag}.",
+                             tag=f"[{tr('STAND-IN DATA')}]"),
+                          tr("Why: {reason}", reason=reason),
+                          tr("For real data: set COURSE_DATA_MODE=real (or auto) on a machine that can download "
+                             "it.")], "#")
 
 
 def standin_folder(name, root, reason=None, **standin_kwargs):
     """The stand-in for `name` under <root>/standin/<name>-<hash of standin_kwargs>/, built once (aside, then
     renamed into place, so that it is never half-built). Prints the banner and tags every later result."""
     if reason is None:
-        reason = "the stand-in was asked for (mode 'standin'" + \
-                 (", forced by COURSE_DATA_MODE)." if mode_forced() else ").")
+        reason = tr("the stand-in was asked for (mode 'standin', forced by COURSE_DATA_MODE).") if mode_forced() \
+            else tr("the stand-in was asked for (mode 'standin').")
     root = Path(root)
     key = hashlib.sha1(json.dumps(standin_kwargs, sort_keys=True, default=str).encode()).hexdigest()[:8]
     parent = root / "standin" / f"{name}-{key}"
@@ -282,8 +285,13 @@ def standin_folder(name, root, reason=None, **standin_kwargs):
             shutil.rmtree(tmp, ignore_errors=True)
     is_standin(folder, tag=name)
     print(banner(name, reason))
-    print(f"Stand-in folder: {folder}")
+    print(tr("Stand-in folder: {folder}", folder=folder))
     return folder
+
+
+class DataFolderError(LearnerError, FileNotFoundError):
+    """A dataset folder given by the learner (a notebook's *_DIR parameter) that is missing or lacks part of the
+    dataset's layout; the message shows the resolved path and what the folder must hold."""
 
 
 # What a dataset's folder must hold, real or stand-in (paths relative to the folder).
@@ -302,10 +310,11 @@ def announce(name, folder, note=None):
     """Say which data `folder` holds (tagging the results when it is a stand-in) and return it as a Path."""
     folder = Path(folder)
     if is_standin(folder, tag=name):
-        print(f"STAND-IN data for {name!r} (reached through a path): {folder}")
+        print(tr("STAND-IN DATA for {name!r} (reached through a path): {folder}", name=name, folder=folder))
     else:
         caveats.drop(f"data:{name}")
-        print(f"Using the real {name!r} data in {folder}" + (f" ({note})" if note else ""))
+        print(tr("Using the real {name!r} data in {folder}", name=name, folder=folder)
+              + (tr(" ({note})", note=note) if note else ""))
     return folder
 
 
@@ -325,8 +334,10 @@ def user_folder(name, folder, tag=None):
     path = (REPO_DIR / Path(folder).expanduser()).resolve()
     missing = missing_parts(name, path) if path.is_dir() else None
     if missing is None or missing:
-        raise FileNotFoundError(
-            f"{path} (from {str(folder)!r}; a relative path is taken from the repository root {REPO_DIR}) "
-            + ("does not exist" if missing is None else f"lacks {missing}") + f". A {name!r} folder holds "
-            f"{LAYOUTS[name]}: point to the unpacked download, or leave the parameter at None.")
+        raise DataFolderError(
+            tr("{path} (from {folder!r}; a relative path is taken from the repository root {repo}) ",
+               path=path, folder=str(folder), repo=REPO_DIR)
+            + (tr("does not exist") if missing is None else tr("lacks {missing}", missing=missing))
+            + tr(". A {name!r} folder holds {layout}: point to the unpacked download, or leave the parameter at "
+                 "None.", name=name, layout=LAYOUTS[name]))
     return announce(tag or name, path)

@@ -105,6 +105,8 @@ def _test_module(name):
 
 photo_sets = _test_module("real_photo_sets")
 _test_module("support")
+_test_module("notebook_runs")
+_test_module("english")
 
 
 @pytest.fixture(scope="session")
