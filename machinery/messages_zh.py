@@ -211,4 +211,18 @@ ZH = {
     "predicted": "预测类别",
     "true": "真实类别",
     "confusion matrix": "混淆矩阵",
+
+    # --- notebook 00 (toolkit tour) ------------------------------------------------------------------------------
+    "real data: no tag": "真实数据：没有标记",
+    "this notebook's language: {lang}": "本笔记本的语言：{lang}",
+    "{n} labelled images; the first three: {first}": "{n} 张带标签的图片；前三张：{first}",
+    "train_valid holds {n} images for {m} labels: delete the train_valid_test folder and run the notebook again":
+        "train_valid 里有 {n} 张图片，标签却有 {m} 个：请删除 train_valid_test 文件夹，然后重新运行本笔记本",
+    "train + valid differs from train_valid: {counts}": "train 加 valid 和 train_valid 不一致：{counts}",
+    "every class should have {n} validation image(s): {valid}": "每个类别都应该有 {n} 张验证图片：{valid}",
+    "tour: a small CNN": "导览：一个小 CNN",
+    "training should have run {epochs} epoch(s) with accuracies in [0, 1], not: {history}":
+        "训练应该跑完 {epochs} 轮，精度都在 [0, 1] 之内，实际是：{history}",
+    "the broken submission should raise one SubmissionError listing at least 3 problems, not: {e!r}":
+        "坏的提交文件应该引发一个 SubmissionError，并列出至少 3 个问题，实际是：{e!r}",
 }
