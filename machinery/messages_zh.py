@@ -89,7 +89,7 @@ ZH = {
     "Added for this course's chapters: the scheduler steps once per epoch (d2l's CIFAR-10 and dog chapters write the "
     "whole loop again for that), and the validation loss is recorded beside the accuracy in one pass (the dog "
     "competition is scored on log loss).":
-        "为这几讲加的：学习率调整器每轮走一步（d2l 的 CIFAR-10 和狗的品种识别两节为此把整个循环重写了一遍）；验证集的"
+        "为这几讲加的：学习率调度器每轮走一步（d2l 的 CIFAR-10 和狗的品种识别两节为此把整个循环重写了一遍）；验证集的"
         "损失和精度在同一遍里一起记录（狗的品种识别比赛按对数损失评分）。",
     "Added for your runs: checkpoint= saves every epoch and a rerun resumes (Colab disconnects), a loss that turns "
     "NaN stops the run at once, and constant predictions are said in one sentence.":
