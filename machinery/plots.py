@@ -12,6 +12,7 @@ import torch
 
 from . import caveats
 from .messages import tr
+from .messages_zh import ZH
 
 # Fonts with Chinese characters, by family name (Linux, Windows, macOS) and by file name (a font installed after
 # matplotlib built its font cache is only found by file).
@@ -49,12 +50,15 @@ def cjk_font():
 
 def figure_text(msgid, **fields):
     """tr(msgid) for a figure: the notebook's language when it is English or a Chinese font is there to draw it,
-    else the English (never empty boxes)."""
+    else the English (never empty boxes). A sentence translated already (a title given as tr(...)) is taken back
+    to its English original then."""
     try:
         text, english = tr(msgid, **fields), msgid.format(**fields)
     except (KeyError, IndexError, ValueError):          # a title with braces of its own: shown as given
         return msgid
-    return english if _CJK_TEXT.search(text) and cjk_font() is None else text
+    if _CJK_TEXT.search(text) and cjk_font() is None:
+        return {chinese: original for original, chinese in ZH.items()}.get(english, english)
+    return text
 
 
 def to_image(img, mean=None, std=None):

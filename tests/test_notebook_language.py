@@ -21,8 +21,6 @@ ZH_NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks" / "zh").glob("[0-9]*.i
 # Notebooks whose owners are bringing them into Chinese in parallel (issue 17). Strict: once a notebook passes, the
 # xfail fails, and its entry is removed at the merge.
 PRINTS_ENGLISH = {
-    "00_toolkit_tour.ipynb": "train_ch13's closing line '(data loading included); N s of training' and 'no valid "
-                             "set' (machinery/progress.py, owner: lecture)",
     "37_fine_tuning.ipynb": "case lines, table labels, exercise lines (owner: nb37)",
     "38_classify_leaves.ipynb": "'This run: ...', counts, table labels (owner: leaves)",
     "39_kaggle_cifar10.ipynb": "counts, evidence lines, table labels (owner: lecture)",

@@ -52,6 +52,7 @@ def test_without_a_chinese_font_a_zh_figure_falls_back_to_english(zh_standin, mo
         assert missing_glyphs(fig) == []
     assert "[STAND-IN DATA]\nepoch" in texts and "loss (mean per example)" in texts and "accuracy" in texts
     assert plots.figure_text("confusion matrix") == "confusion matrix"
+    assert plots.figure_text(messages.tr("confusion matrix")) == "confusion matrix"   # a title given as tr(...)
 
 
 def test_with_a_chinese_font_a_zh_figure_is_chinese_and_draws_every_character(zh_standin, monkeypatch):
