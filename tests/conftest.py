@@ -105,6 +105,7 @@ def _test_module(name):
 
 photo_sets = _test_module("real_photo_sets")
 _test_module("support")
+_test_module("notebook_runs")
 
 
 @pytest.fixture(scope="session")
