@@ -207,10 +207,8 @@ def get_dataset(name, mode=None, data_root=None, *, folder=None, **standin_kwarg
 # =====================================================================================================================
 
 def read_csv_labels(fname):
-    """Read a Kaggle label file (a header row, then `id,label` rows) into a dict {id: label}, as d2l does.
-    Beyond d2l: the file is read as UTF-8 whatever the locale (a byte-order mark is tolerated), blanks around the
-    cells are stripped, and a malformed row or an id listed twice with two labels raises ValueError naming the
-    line."""
+    """Read a Kaggle label file (a header row, then `id,label` rows) into a dict {id: label}, as d2l does; read as
+    UTF-8, and a malformed row, or an id listed twice with two labels, raises ValueError naming its line."""
     labels = {}
     for lineno, (name, label) in label_files.csv_rows(fname, ncols=2):
         if labels.get(name, label) != label:
@@ -270,15 +268,16 @@ def reorg_test(data_dir, *, link=True):
 
 
 def how_linked(path, source):
-    """One sentence saying how `path`, in a reorganised tree, holds the image `source`: a hard link (the same file on
-    disk under another name), a symbolic link (a small file pointing at it: where hard links are impossible, as from
-    a read-only data folder) or a copy (its own bytes)."""
-    name = Path(path).relative_to(Path(path).parents[3])           # train_valid_test/<split>/<label>/<file>
-    if Path(path).is_symlink():
-        return tr("{name}: a symbolic link to {source}", name=name, source=source)
+    """One sentence saying how `path`, in a reorganised tree, holds the image file `source`: a hard link (the same file
+    on disk under another name), a symbolic link (a small file pointing at it: where hard links are impossible, as
+    from a read-only data folder) or a copy (its own bytes)."""
+    path, source = Path(path), Path(source)
+    name, original = path.relative_to(path.parents[3]), f"{source.parent.name}/{source.name}"
+    if path.is_symlink():
+        return tr("{name}: a symbolic link to {source}", name=name, source=original)
     if os.path.samefile(path, source):
-        return tr("{name}: a hard link, the same file on disk as {source}", name=name, source=source)
-    return tr("{name}: a copy of {source} (its own bytes on disk)", name=name, source=source)
+        return tr("{name}: a hard link, the same file on disk as {source}", name=name, source=original)
+    return tr("{name}: a copy of {source} (its own bytes on disk)", name=name, source=original)
 
 
 def reorg_kaggle_data(data_dir, labels_file, valid_ratio, *, link=True):

@@ -154,13 +154,14 @@ def _theirs(name):
 
 def render(ours, theirs, sentences):
     """(html, plain text) of our code (a list of (name, source)) beside d2l's (a list of names), and the sentences
-    under the two. The columns sit side by side where the page is wide enough, one above the other elsewhere."""
-    column = '<div style="flex:1 1 460px; min-width:0">{}</div>'
+    under the two. The columns sit side by side where the page is wide enough for both without wrapping a line (d2l's
+    lines are at most 80 characters, ours 120), ours below d2l's elsewhere; a line is never wrapped."""
     left = [_theirs(name) for name in theirs]
     caption = tr("Ours: {names} (helpers.py, the code that runs here)", names=", ".join(n for n, _ in ours))
     right_code = "\n\n".join(code for _, code in ours)
-    parts = ([column.format("".join(h for h, _ in left))] if left else []) + \
-        [column.format(_caption(html.escape(caption)) + plots.code_html(right_code))]
+    parts = (['<div style="flex:0 1 auto; min-width:0; max-width:100%">' + "".join(h for h, _ in left) + "</div>"]
+             if left else []) + ['<div style="flex:1 1 880px; min-width:0; max-width:100%">' +
+                                 _caption(html.escape(caption)) + plots.code_html(right_code) + "</div>"]
     page = '<div style="display:flex; flex-wrap:wrap; gap:14px; align-items:flex-start">' + "".join(parts) + "</div>"
     text = [t for _, t in left] + [f"# {caption}\n{right_code}" if left else right_code]
     if sentences:

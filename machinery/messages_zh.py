@@ -225,4 +225,47 @@ ZH = {
         "训练应该跑完 {epochs} 轮，精度都在 [0, 1] 之内，实际是：{history}",
     "the broken submission should raise one SubmissionError listing at least 3 problems, not: {e!r}":
         "坏的提交文件应该引发一个 SubmissionError，并列出至少 3 个问题，实际是：{e!r}",
+
+    # --- notebook 39 (Kaggle CIFAR-10) ----------------------------------------------------------------------------
+    "{n_train} training images, {n} labels, {n_test} test images in {folder}":
+        "{folder}：{n_train} 张训练图片，{n} 个标签，{n_test} 张测试图片",
+    "images per class": "每个类别的图片数",
+    "total": "合计",
+    "{n} validation image(s) per class, in {folder}": "每个类别 {n} 张验证图片，整理后的目录在 {folder}",
+    "train/{file} has {n} name(s) on disk (its link count)": "train/{file} 在磁盘上有 {n} 个名字（它的链接数）",
+    "train_valid should have one folder per class of trainLabels.csv; it has {found}. Run the reorganisation cell "
+    "again.": "train_valid 里应当有 trainLabels.csv 中每个类别的一个目录，现在是 {found}。请重新运行整理数据集的单元格。",
+    "The class {label} is not split into train and valid as planned: delete {tree} and run the reorganisation cell "
+    "again.": "类别 {label} 没有按计划划分到 train 和 valid：请删掉 {tree}，再运行整理数据集的单元格。",
+    "An image in {label} has another label in trainLabels.csv: delete {tree} and run the reorganisation cell again.":
+        "{label} 里有一张图片在 trainLabels.csv 中的标签不是它：请删掉 {tree}，再运行整理数据集的单元格。",
+    "test/unknown should hold every image of {test}: delete {tree} and run the reorganisation cell again.":
+        "test/unknown 里应当有 {test} 中的每一张图片：请删掉 {tree}，再运行整理数据集的单元格。",
+    "data path: {path}": "读取数据的方式：{path}",
+    "batches": "批量数",
+    "The splits number their classes differently ({classes}): run the reorganisation cell again.":
+        "各个划分的类别编号不一致（{classes}）：请重新运行整理数据集的单元格。",
+    "valid holds {n} images, not the {expected} the split planned: run the reorganisation cell again.":
+        "valid 里有 {n} 张图片，而不是划分计划的 {expected} 张：请重新运行整理数据集的单元格。",
+    "The validation loader skips images: it should keep every one (drop_last=False).":
+        "验证集的加载器漏掉了图片：它应当保留每一张（drop_last=False）。",
+    "The run should train {epochs} epochs at the learning rates {expected}; it trained {got}. Delete an old "
+    "checkpoint (CHECKPOINT_DIR) and rerun.":
+        "这次训练应当训练 {epochs} 轮，学习率依次是 {expected}；实际是 {got}。请删掉旧的检查点（CHECKPOINT_DIR）后重新运行。",
+    "The valid acc should be between 0 and 1, not {acc}.": "验证精度应当在 0 和 1 之间，而不是 {acc}。",
+    "valid acc {acc:.3f}: {n_wrong} of {n} wrong": "验证精度 {acc:.3f}：{n} 张中错了 {n_wrong} 张",
+    "submission.csv should have the columns id,label and one row per test image ({n}).":
+        "submission.csv 应当有 id,label 两列，每张测试图片一行（共 {n} 行）。",
+    "The row of test image {id} does not hold that image's own prediction.": "测试图片 {id} 那一行不是它自己的预测。",
+    "lr (lr_decay at work)": "学习率（学习率衰减在起作用）",
+    "weight_decay (constant)": "权重衰减（不变）",
+    "lr x wd (shrink per step)": "学习率 x 权重衰减（每步缩小的比例）",
+    "the final run started from run 1's initial weights, not its trained ones: {same}":
+        "最后一次训练的起点是第一次训练的初始权重，而不是它训练后的权重：{same}",
+    "yes": "是",
+    "no": "否",
+    "parameter tensors that the final run changed: {n} of {total}":
+        "最后一次训练改变了的参数张量：{total} 个中的 {n} 个",
+    "with augmentation (run 1)": "用图像增广（第一次训练）",
+    "without augmentation": "不用图像增广",
 }

@@ -170,4 +170,4 @@ def code_html(code):
     from pygments.lexers import PythonLexer
     return highlight(code, PythonLexer(), HtmlFormatter(noclasses=True, nobackground=True, prestyles=(
         "font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 12px; line-height: 1.35; "
-        "overflow-x: auto; margin: 0")))
+        "white-space: pre; overflow-x: auto; margin: 0")))

@@ -119,7 +119,8 @@ class Board:
         self.history = run.history
         for key in HISTORY_KEYS:                           # a checkpoint from an older release lacks valid_loss
             self.history.setdefault(key, [math.nan] * len(self.history["epoch"]))
-        print(run_line(self.title, num_epochs, num_batches, devices, eval_label, test_iter is not None))
+        scored = test_iter is not None and (not hasattr(test_iter, "__len__") or len(test_iter) > 0)
+        print(run_line(self.title, num_epochs, num_batches, devices, eval_label, scored))
         draw = (lambda h: plots.history_figure(h, self.title, eval_label)) if plot else None
         self.reporter = Reporter(num_epochs, num_batches, draw, eval_label)       # the live line starts under it
         self.lrs, self.seconds, self.spread = [], 0.0, None

@@ -53,6 +53,14 @@ def test_every_sentence_given_to_tr_or_check_has_a_chinese_translation():
     assert not missing, "add these to machinery/messages_zh.py:\n" + "\n".join(missing)
 
 
+def test_no_sentence_is_in_the_catalogue_twice():
+    """A dict literal keeps the last of two equal keys silently: two groups translating one sentence differently
+    would make one of them lie."""
+    tree = ast.parse((REPO / "machinery" / "messages_zh.py").read_text(encoding="utf-8"))
+    keys = [ast.literal_eval(k) for node in ast.walk(tree) if isinstance(node, ast.Dict) for k in node.keys]
+    assert sorted({k for k in keys if keys.count(k) > 1}) == []
+
+
 def test_each_translation_has_the_fields_of_its_original_and_reads_as_chinese():
     for english, chinese in ZH.items():
         assert fields(english) == fields(chinese), (english, chinese)

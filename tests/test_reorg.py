@@ -258,3 +258,22 @@ def test_label_files_are_utf8_whatever_the_locale(tmp_path):
     bad.write_bytes("id,label\n1,Ahorn-Bl\xe4tter\n".encode("latin-1"))
     with pytest.raises(ValueError, match="not UTF-8"):
         helpers.read_csv_labels(bad)
+
+
+def test_how_linked_names_hard_links_copies_and_symbolic_links(cifar_copy):
+    """Notebook 39's 'three names' cell: the sentence matches how the tree holds the file in each of the three cases
+    (hard links by default, copies with link=False, symbolic links where hard links are impossible)."""
+    labels = helpers.read_csv_labels(cifar_copy / "trainLabels.csv")
+    src = cifar_copy / "train" / "1.png"
+    helpers.reorg_train_valid(cifar_copy, labels, 0.1)
+    tree = helpers.reorganised_dir(cifar_copy)
+    linked = tree / "train_valid" / labels["1"] / "1.png"
+    assert helpers.how_linked(linked, src) == \
+        f"train_valid_test/train_valid/{labels['1']}/1.png: a hard link, the same file on disk as train/1.png"
+    assert src.stat().st_nlink == 3
+    helpers.reorg_train_valid(cifar_copy, labels, 0.1, link=False)
+    assert helpers.how_linked(linked, src).endswith("a copy of train/1.png (its own bytes on disk)")
+    assert src.stat().st_nlink == 1
+    linked.unlink()
+    linked.symlink_to(src)
+    assert helpers.how_linked(linked, src).endswith("a symbolic link to train/1.png")
