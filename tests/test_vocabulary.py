@@ -21,7 +21,6 @@ _CJK = re.compile(f"[{CJK}]")
 VARIANTS_LEFT = {
     "37_fine_tuning.ipynb": "迭代周期, 准确率, 标号 (owner: nb37)",
     "38_classify_leaves.ipynb": "替代数据 (owner: leaves)",
-    "39_kaggle_cifar10.ipynb": "批量归一化, 学习率调整器 (owner: lecture)",
     "40_kaggle_dog.ipynb": "池化, 基线 (owner: nb40)",
 }
 BROKEN_LINES_LEFT = {
