@@ -22,6 +22,8 @@ from .settings import REPO_DIR, mode_forced
 EXTRACTED_FOLDER = {"hotdog": "hotdog", "cifar10_tiny": "kaggle_cifar10_tiny", "dog_tiny": "kaggle_dog_tiny",
                     "leaves": "classify-leaves"}
 STANDIN_MARKER = "STANDIN_README.txt"
+# A generator whose pictures changed gets a new version, so that a stand-in built before is not reused.
+GENERATOR_VERSION = {"dog_tiny": 2}         # 2: breed colours (dog_image), so random-weight features tell breeds apart
 
 STANDIN_DEFAULTS = {
     # hotdog: the real set has 1,000 + 1,000 train and 400 + 400 test images of varying size.
@@ -57,6 +59,31 @@ def synthetic_image(rng, class_index, num_classes, height, width):
     rgb = value[..., None] * ((1 - sat_map) + sat_map * pure)          # HSV -> RGB for one hue
     rgb += rng.normal(0, 0.06, rgb.shape)
     return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+def dog_image(rng, breed_index, height, width):
+    """One (height, width, 3) uint8 picture for the dog-breed stand-in: a spotted "dog" (an oval body and a round
+    head, at a random place, size, angle and facing) in its breed's coat and marking colours, on a background of the
+    breed's own colour.
+
+    A breed's three colours are drawn from a generator seeded with its index, so every picture of a breed shares
+    them, and they cover dark and light, dull and vivid, every hue: so a random crop of 8% of the picture still
+    shows breed colours, and even a randomly initialised ResNet-34 tells many breeds apart (notebook 40 runs one
+    offline). Real breeds do not differ by their background: the stand-in tests code paths, not dog recognition.
+    """
+    breed = np.random.default_rng(10_000 + breed_index)
+    coat, marking, background = breed.uniform(0.05, 0.95, (3, 3))
+    yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
+    cy, cx = rng.uniform(0.4, 0.6) * height / max(height, width), rng.uniform(0.35, 0.65) * width / max(height, width)
+    size, facing = rng.uniform(0.22, 0.32), rng.choice([-1, 1])
+    u, v = _rotated(yy, xx, cy, cx, rng.uniform(-0.5, 0.5))
+    body = (u / size) ** 2 + (v / (size * 0.55)) ** 2 < 1
+    head = (u - facing * size * 1.05) ** 2 + (v + size * 0.45) ** 2 < (size * 0.42) ** 2
+    spots = np.sin(u * 40 + breed_index) * np.sin(v * 40) > 0.3
+    img = np.where((body | head)[..., None], np.where(spots[..., None], marking, coat), background)
+    img = img * (1 + 0.08 * np.sin(2 * math.pi * rng.uniform(5, 15) * (xx + yy)))[..., None]    # light and shade
+    img = img + rng.normal(0, 0.05, img.shape)
+    return (np.clip(img, 0, 1) * 255).astype(np.uint8)
 
 
 def _save_image(array, path):
@@ -207,7 +234,8 @@ def _make_kaggle(name, out, spec, rng):
                                ("test", test_ids, rng.choice(classes, len(test_ids)))):
         for id_, label in zip(ids, labels):
             h, w = _random_size(rng, spec["size"])
-            img = synthetic_image(rng, classes.index(label), len(classes), h, w)
+            img = dog_image(rng, classes.index(label), h, w) if name == "dog_tiny" else \
+                synthetic_image(rng, classes.index(label), len(classes), h, w)
             _save_image(img, out / split / f"{id_}{ext}")
     with open(out / labels_csv, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
@@ -269,7 +297,8 @@ def standin_folder(name, root, reason=None, **standin_kwargs):
         reason = tr("the stand-in was asked for (mode 'standin', forced by COURSE_DATA_MODE).") if mode_forced() \
             else tr("the stand-in was asked for (mode 'standin').")
     root = Path(root)
-    key = hashlib.sha1(json.dumps(standin_kwargs, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    versioned = {**standin_kwargs, **({"version": GENERATOR_VERSION[name]} if name in GENERATOR_VERSION else {})}
+    key = hashlib.sha1(json.dumps(versioned, sort_keys=True, default=str).encode()).hexdigest()[:8]
     parent = root / "standin" / f"{name}-{key}"
     folder = parent / EXTRACTED_FOLDER[name]
     if not (folder / STANDIN_MARKER).exists():

@@ -56,6 +56,36 @@ def test_standin_dog_layout(tmp_path):
     assert Image.open(next((root / "test").iterdir())).format == "JPEG"
 
 
+def test_dog_standin_breeds_have_their_own_colours(tmp_path):
+    """Every picture of a breed shows the breed's colours (its background here), and breeds differ: so a random crop
+    still carries the breed, and even random-weight features tell many breeds apart (notebook 40 offline)."""
+    import numpy as np
+    root = standins.make_standin("dog_tiny", tmp_path, n_train=240, n_test=2, size=(64, 96))
+    rows = list(csv.reader(open(root / "labels.csv")))[1:]
+    corners = collections.defaultdict(list)                   # breed -> median colour of each picture's border
+    for id_, breed in rows:
+        img = np.asarray(Image.open(root / "train" / f"{id_}.jpg").convert("RGB"), dtype=float)
+        border = np.concatenate([img[:3].reshape(-1, 3), img[-3:].reshape(-1, 3), img[:, :3].reshape(-1, 3),
+                                 img[:, -3:].reshape(-1, 3)])
+        corners[breed].append(np.median(border, axis=0))
+    mean = {b: np.mean(c, axis=0) for b, c in corners.items()}
+    within = max(np.abs(c - mean[b]).max() for b, cs in corners.items() for c in cs)
+    names = sorted(mean)
+    between = [min(np.abs(mean[a] - mean[b]).max() for b in names if b != a) for a in names]
+    assert len(corners) == 120 and all(len(c) == 2 for c in corners.values())
+    assert within < 10                                       # the same breed: the same colour, up to noise
+    assert np.median(between) > 5 * within                   # another breed: mostly another colour
+
+
+def test_a_standin_from_an_older_generator_is_not_reused(tmp_path, monkeypatch):
+    """A stand-in's folder name includes its generator's version: pictures made by an older generator (the dog
+    stand-in before its breed colours) are not reused after an update."""
+    now = standins.standin_folder("dog_tiny", tmp_path, n_train=12, n_test=1, size=32)
+    monkeypatch.setitem(standins.GENERATOR_VERSION, "dog_tiny", standins.GENERATOR_VERSION["dog_tiny"] - 1)
+    before = standins.standin_folder("dog_tiny", tmp_path, n_train=12, n_test=1, size=32)
+    assert now != before and (now / standins.STANDIN_MARKER).exists() and (before / standins.STANDIN_MARKER).exists()
+
+
 def test_standin_is_deterministic(tmp_path):
     a = standins.make_standin("cifar10_tiny", tmp_path / "a", n_train=20, n_test=2, seed=3)
     b = standins.make_standin("cifar10_tiny", tmp_path / "b", n_train=20, n_test=2, seed=3)
