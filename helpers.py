@@ -558,8 +558,9 @@ class FrozenBackboneNet(nn.Module):
     d2l's dog chapter) or one whose fc is nn.Identity() (D = 512 pooled features); head: (B, D) -> (B, classes).
     The backbone's parameters get requires_grad=False AND the backbone stays in eval mode whatever train() is
     called with, so its BatchNorm layers normalise with their stored ImageNet statistics and never update them.
-    d2l's dog chapter sets requires_grad=False only: train_ch13's net.train() then puts its BatchNorm layers in
-    training mode, so features depend on the other images of the batch and the statistics drift.
+    d2l's dog chapter sets requires_grad=False only, and its own train function never switches modes: torchvision
+    builds the net in training mode, so its BatchNorm layers normalise with batch statistics and overwrite the stored
+    ones in training, validation and prediction (any net.train(), train_ch13's included, does the same).
     """
 
     def __init__(self, backbone, head):

@@ -268,4 +268,72 @@ ZH = {
         "最后一次训练改变了的参数张量：{total} 个中的 {n} 个",
     "with augmentation (run 1)": "用图像增广（第一次训练）",
     "without augmentation": "不用图像增广",
+
+    # --- notebook 40 (Kaggle dog breeds) ------------------------------------------------------------------------------
+    "{tag}{n} labelled photos, {breeds} breeds, {test} test photos":
+        "{tag}{n} 张有标签的照片，{breeds} 个品种，{test} 张测试照片",
+    "labels.csv should have the columns id,breed and list each id once; it has the columns {columns}":
+        "labels.csv 应该有 id,breed 两列，并且每个 id 只出现一次；它的列是 {columns}",
+    "train/ holds {photos} photos but labels.csv lists {rows}: each row needs its photo train/<id>.jpg, and each photo "
+    "its row":
+        "train/ 里有 {photos} 张照片，labels.csv 却列了 {rows} 行：每一行都要有对应的照片 train/<id>.jpg，每张照片也都要有它的那一行",
+    "labels.csv names breeds that are not among Kaggle's 120 (spelling?): {names}":
+        "labels.csv 里有不属于 Kaggle 那 120 个品种的名字（拼写不对？）：{names}",
+    "labels.csv has photos of {n} of Kaggle's 120 breeds, but the submission needs a probability for each of the 120: "
+    "give every breed at least one labelled photo (missing: {names})":
+        "labels.csv 只有 Kaggle 的 120 个品种中 {n} 个品种的照片，但提交文件要给 120 个品种每个都给出概率：请让每个品种至少有一张有标签的照片（缺少：{names}）",
+    "{tag}photos per split: {sizes}; validation photos per breed: {counts}":
+        "{tag}各划分的照片数：{sizes}；每个品种的验证照片：{counts}",
+    "{k} for {b} breed(s)": "{b} 个品种各 {k} 张",
+    "No validation set: the epochs below are scored on nothing (no valid loss), and the final run of section 7 trains "
+    "on all {n} labelled photos, as it always does.":
+        "没有验证集：下面各轮训练之后没有东西可评估（没有验证损失），第 7 节的最后一次训练照常用上全部 {n} 张有标签的照片。",
+    "the reorganised folders hold train {train} + valid {valid} photos, train_valid {both}, but labels.csv lists "
+    "{rows}: delete the folder {tree} and run this section again":
+        "整理后的文件夹里有 train {train} 张 + valid {valid} 张照片，train_valid {both} 张，labels.csv 却列了 {rows} 行：请删除文件夹 {tree}，再运行一次这一节",
+    "train/ should hold a folder for each of the 120 breeds, and holds {n}":
+        "train/ 里应该每个品种一个文件夹，共 120 个，实际有 {n} 个",
+    "test view": "测试视图",
+    "train view {k}": "训练视图 {k}",
+    "this run: {data} + {weights}": "这次运行：{data} + {weights}",
+    "stand-in pictures": "替身数据",
+    "real photos": "真实照片",
+    "ImageNet weights": "ImageNet 权重",
+    "random weights": "随机权重",
+    "{tag}random weights: the BatchNorm statistics were measured on the {n} training photos":
+        "{tag}随机权重：批量规范化的统计量是在 {n} 张训练照片上测出来的",
+    "{tag}image 0's features move with its batch-mates: d2l's freeze {d2l:.1%}, FrozenBackboneNet {ours:.1%}; d2l's "
+    "copy moved bn1.running_mean by up to {moved:.3g}":
+        "{tag}第 0 张图像的特征随同批的其他图像而变：d2l 的冻结方式 {d2l:.1%}，FrozenBackboneNet {ours:.1%}；d2l 方式的副本把 bn1.running_mean 改动了最多 {moved:.3g}",
+    "the BatchNorm demonstration came out unexpectedly: d2l's freeze should move image 0's features ({d2l:.1%}) and "
+    "FrozenBackboneNet should not ({ours:.1%})":
+        "批量规范化的演示结果不对：d2l 的冻结方式应该让第 0 张图像的特征变化（{d2l:.1%}），FrozenBackboneNet 不应该（{ours:.1%}）",
+    "FrozenBackboneNet should keep its backbone in eval mode while its head trains":
+        "输出网络训练时，FrozenBackboneNet 应该让主干网络保持评估模式",
+    "the backbone's parameters should be frozen (requires_grad=False)": "主干网络的参数应该是冻结的（requires_grad=False）",
+    "frozen ResNet-34 + output network": "冻结的 ResNet-34 + 输出网络",
+    "training changed the frozen backbone (its weights or BatchNorm statistics); only the head should change":
+        "训练改动了冻结的主干网络（权重或批量规范化的统计量）；应该只有输出网络会变",
+    "the backbone left eval mode during training": "训练时主干网络离开了评估模式",
+    "{tag}train loss {train:.3f}, valid loss {valid:.3f}, Kaggle's log loss on valid {kaggle:.3f}":
+        "{tag}训练损失 {train:.3f}，验证损失 {valid:.3f}，验证集上 Kaggle 的对数损失 {kaggle:.3f}",
+    "{tag}cached the 512-d features of {n} photos in {s:.1f} s": "{tag}缓存了 {n} 张照片的 512 维特征，用时 {s:.1f} 秒",
+    "the head on the cached scores should give the live net's probabilities, but they differ by up to {d:.2g}":
+        "缓存的分数经过输出网络后应该得到和实时网络相同的概率，但两者最多相差 {d:.2g}",
+    "the backbone should still be in eval mode": "主干网络应该仍处于评估模式",
+    "live: backbone every epoch, augmented": "实时：每轮都跑主干网络，有增广",
+    "cached: 1000 ImageNet scores, clean": "缓存：1000 个 ImageNet 分数，无增广",
+    "cached: 512-d pooled features, clean": "缓存：512 维池化特征，无增广",
+    "s / epoch": "秒 / 轮",
+    "one-off extraction (s)": "一次性特征提取（秒）",
+    "valid loss": "验证损失",
+    "valid acc": "验证精度",
+    "cached 512-d features, {n} epochs": "缓存的 512 维特征，{n} 轮",
+    "final run: train_valid": "最后一次训练：train_valid",
+    "exercise 1: lr {lr:g}": "练习 1：学习率 {lr:g}",
+    "the submission's columns should be id and Kaggle's 120 breeds in sorted order":
+        "提交文件的列应该是 id 和按名字排序的 Kaggle 的 120 个品种",
+    "the submission should have one row per test photo, named by the photo's file name without .jpg":
+        "提交文件应该每张测试照片一行，id 是照片去掉 .jpg 的文件名",
+    "every row of the submission should hold probabilities that sum to 1": "提交文件的每一行都应该是和为 1 的概率",
 }
