@@ -119,3 +119,16 @@ def test_a_breed_without_a_validation_photo_and_valid_ratio_zero(tmp_path, monke
     assert "No validation set" not in text
     assert "valid loss" in text and "Kaggle's log loss on valid" in text
     assert len(submission_of(run, data_dir)) == 4
+
+
+def test_a_sample_without_every_breed_stops_at_the_data_check_with_what_to_do(real_photos, tmp_path, monkeypatch):
+    """tests/real_photo_sets.py's dog folder labels its 16 photos with 4 breeds: the submission needs all 120, so the
+    notebook stops at its first check cell, in a learner's words, before reorganising anything."""
+    data_dir = tmp_path / "dogs"
+    shutil.copytree(real_photos["dog"], data_dir)
+    run = notebook_runs.execute_notebook(NOTEBOOK, tmp_path, monkeypatch, KAGGLE_DOG_DIR=str(data_dir), **SHORT)
+    assert run.error is not None and run.error.ename == "CheckFailed", run.error
+    assert "labels.csv has photos of 4 of Kaggle's 120 breeds" in run.error.evalue
+    assert "give every breed at least one labelled photo (missing: affenpinscher, afghan_hound" in run.error.evalue
+    assert "Traceback" not in run.error.shown and "AssertionError" not in run.error.shown
+    assert not (data_dir / "train_valid_test").exists()
