@@ -126,6 +126,20 @@ def notes(name):
             tr("Changed: one device is never wrapped in nn.DataParallel (d2l wraps even a CPU; ours does on two or "
                "more GPUs, as d2l's), fewer than five batches work (d2l divides by num_batches // 5), and images/s "
                "counts data loading. progress.Board does what d2l's Animator does.")],
+        # notebook 40 (Kaggle dog breeds): ours beside the chapter's reorg_dog_data and get_net
+        "reorg_kaggle_data": lambda: [
+            tr("The same three steps as d2l's reorg_dog_data: read_csv_labels, reorg_train_valid, reorg_test; one "
+               "function for both competitions, the label file's name a parameter, n_valid_per_label returned."),
+            tr("What reorg_train_valid and reorg_test add comes along: links instead of copies, nothing redone when "
+               "the files are unchanged, a read-only data folder (Kaggle) gets its tree in the output folder.")],
+        "FrozenBackboneNet": lambda: [
+            tr("d2l's get_net puts the pretrained ResNet-34 and the output network in one nn.Sequential and sets "
+               "requires_grad=False on the ResNet's parameters: its weights cannot change."),
+            tr("Added: the backbone stays in eval mode whatever train() is called with, so its BatchNorm layers keep "
+               "ImageNet's statistics in training, validation and prediction alike (d2l's run in training mode "
+               "throughout), and the frozen part runs without building a graph (less memory)."),
+            tr("The backbone and the head are arguments, so the same class serves the 1000 scores and the 512-d "
+               "features.")],
     }
     return kept[name]() if name in kept else None
 

@@ -293,8 +293,6 @@ ZH = {
         "整理后的文件夹里有 train {train} 张 + valid {valid} 张照片，train_valid {both} 张，labels.csv 却列了 {rows} 行：请删除文件夹 {tree}，再运行一次这一节",
     "train/ should hold a folder for each of the 120 breeds, and holds {n}":
         "train/ 里应该每个品种一个文件夹，共 120 个，实际有 {n} 个",
-    "test view": "测试视图",
-    "train view {k}": "训练视图 {k}",
     "this run: {data} + {weights}": "这次运行：{data} + {weights}",
     "stand-in pictures": "替身数据",
     "real photos": "真实照片",
@@ -328,7 +326,7 @@ ZH = {
     "one-off extraction (s)": "一次性特征提取（秒）",
     "valid loss": "验证损失",
     "valid acc": "验证精度",
-    "cached 512-d features, {n} epochs": "缓存的 512 维特征，{n} 轮",
+    "cached 512-d features, a longer run": "缓存的 512 维特征，训练更多轮",
     "final run: train_valid": "最后一次训练：train_valid",
     "exercise 1: lr {lr:g}": "练习 1：学习率 {lr:g}",
     "the submission's columns should be id and Kaggle's 120 breeds in sorted order":
@@ -336,4 +334,20 @@ ZH = {
     "the submission should have one row per test photo, named by the photo's file name without .jpg":
         "提交文件应该每张测试照片一行，id 是照片去掉 .jpg 的文件名",
     "every row of the submission should hold probabilities that sum to 1": "提交文件的每一行都应该是和为 1 的概率",
+    # notebook 40's notes beside d2l's code (machinery.coursecode.notes)
+    "The same three steps as d2l's reorg_dog_data: read_csv_labels, reorg_train_valid, reorg_test; one function for "
+    "both competitions, the label file's name a parameter, n_valid_per_label returned.":
+        "和 d2l 的 reorg_dog_data 一样的三步：read_csv_labels、reorg_train_valid、reorg_test；两个比赛共用一个函数，标签文件名是参数，并返回 n_valid_per_label。",
+    "What reorg_train_valid and reorg_test add comes along: links instead of copies, nothing redone when the files are "
+    "unchanged, a read-only data folder (Kaggle) gets its tree in the output folder.":
+        "reorg_train_valid 和 reorg_test 的补充也都带过来了：用链接代替复制，文件没变就什么都不重做，数据目录只读时（Kaggle）整理后的文件夹放到输出目录。",
+    "d2l's get_net puts the pretrained ResNet-34 and the output network in one nn.Sequential and sets requires_grad=False "
+    "on the ResNet's parameters: its weights cannot change.":
+        "d2l 的 get_net 把预训练的 ResNet-34 和输出网络放进一个 nn.Sequential，并把 ResNet 的参数设为 requires_grad=False：它的权重不会变。",
+    "Added: the backbone stays in eval mode whatever train() is called with, so its BatchNorm layers keep ImageNet's "
+    "statistics in training, validation and prediction alike (d2l's run in training mode throughout), and the frozen "
+    "part runs without building a graph (less memory).":
+        "补充：不管 train() 怎么调用，主干网络都保持评估模式，所以它的批量规范化层在训练、验证和预测时都用 ImageNet 的统计量（d2l 的这些层一直处于训练模式）；冻结的部分运行时不构建计算图（省内存）。",
+    "The backbone and the head are arguments, so the same class serves the 1000 scores and the 512-d features.":
+        "主干网络和输出网络都是参数，所以同一个类既能用于 1000 个分数，也能用于 512 维特征。",
 }

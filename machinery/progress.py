@@ -58,6 +58,10 @@ def epoch_line(history, num_epochs, eval_label):
 def run_line(title, num_epochs, num_batches, devices, eval_label, scored):
     """The first line of a run: the caveat tag (once), the title, its size and devices, and what it is scored on."""
     name = eval_label.replace(" acc", "")
+    try:
+        title = tr(title)          # a title the catalogue knows is said in the notebook's language (the plot's too)
+    except (KeyError, IndexError, ValueError):          # braces of its own: shown as given
+        pass
     what = tr("scored on the {name} set after every epoch", name=name) if scored else \
         tr("no {name} set: nothing is scored between epochs", name=name)
     return tr("{tag}{title}: {epochs} epoch(s) of {batches} batch(es) on {devices}; {what}",
