@@ -321,7 +321,7 @@ ZH = {
     "the backbone should still be in eval mode": "主干网络应该仍处于评估模式",
     "live: backbone every epoch, augmented": "实时：每轮都跑主干网络，有增广",
     "cached: 1000 ImageNet scores, clean": "缓存：1000 个 ImageNet 分数，无增广",
-    "cached: 512-d pooled features, clean": "缓存：512 维池化特征，无增广",
+    "cached: 512-d pooled features, clean": "缓存：512 维汇聚特征，无增广",
     "s / epoch": "秒 / 轮",
     "one-off extraction (s)": "一次性特征提取（秒）",
     "valid loss": "验证损失",
