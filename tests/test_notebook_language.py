@@ -23,11 +23,9 @@ ZH_NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks" / "zh").glob("[0-9]*.i
 PRINTS_ENGLISH = {
     "37_fine_tuning.ipynb": "case lines, table labels, exercise lines (owner: nb37)",
     "38_classify_leaves.ipynb": "'This run: ...', counts, table labels (owner: leaves)",
-    "40_kaggle_dog.ipynb": "counts, drift and timing lines, table labels (owner: nb40)",
 }
 ENGLISH_COMMENTS = {
     "37_fine_tuning.ipynb": "three check-cell comments (owner: nb37)",
-    "40_kaggle_dog.ipynb": "four check cells' comments (owner: nb40)",
 }
 ENGLISH_SETUP_COMMENTS = {name: "the setup cell's comments (owner: platform)"
                           for name in ["00_toolkit_tour.ipynb", "38_classify_leaves.ipynb", "40_kaggle_dog.ipynb"]}
