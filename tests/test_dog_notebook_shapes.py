@@ -29,8 +29,8 @@ from machinery.constants import DOG_BREEDS
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = "40_kaggle_dog.ipynb"
-# a short run: the shapes are the point, not the training (the small preset with one epoch)
-SHORT = dict(PRESETS={"small": dict(IMAGE_SIZE=64, BATCH_SIZE=32, EPOCHS=1, LR=1e-4, LR_PERIOD=2, LR_DECAY=0.9)},
+# a short run: the shapes are the point, not the training (the small preset at 32 px with one epoch)
+SHORT = dict(PRESETS={"small": dict(IMAGE_SIZE=32, BATCH_SIZE=32, EPOCHS=1, LR=1e-4, LR_PERIOD=2, LR_DECAY=0.9)},
              PRESET="small", CACHE_EPOCHS=2)
 
 
