@@ -403,7 +403,8 @@ def find_duplicates(root, train_table, test_table=None, max_distance=4, min_corr
     groups = duplicates.duplicate_groups(root, images, labels, max_distance, min_correlation)
     rows = [{"group": k, "image": image, "label": label, "kind": "exact" if g["exact"] else "near",
              "conflict": g["conflict"]} for k, g in enumerate(groups) for image, label in zip(g["images"], g["labels"])]
-    return pd.DataFrame(rows, columns=["group", "image", "label", "kind", "conflict"])
+    return pd.DataFrame(rows, columns=["group", "image", "label", "kind", "conflict"]).astype(
+        {"group": int, "conflict": bool})
 
 
 def stratified_split(targets, valid_ratio, seed=0):
