@@ -9,7 +9,8 @@ The rungs (each adds one thing to the rung above; all are scored on one stratifi
 helpers.stratified_split(seed=0)):
 
     1. baseline           a small ResNet (d2l's ResNet-18 layout, `--width` channels in the first stage), random
-                          weights, random crop (pad 4) + horizontal and vertical flips, SGD + momentum, cosine lr
+                          weights, random crop (pad 4) + horizontal and vertical flips, SGD + Nesterov momentum,
+                          a one-cycle learning rate (15% warm-up to 0.1, then cosine decay), weight decay 5e-4
     2. + flip TTA         the same model, softmax averaged over the photo and its mirror image (helpers.predict's
                           tta_flip)
     3. + label smoothing  a new model trained with CrossEntropyLoss(label_smoothing=0.1), scored with flip TTA
@@ -18,9 +19,13 @@ helpers.stratified_split(seed=0)):
     5. + two-model avg    the rung-4 model and a second one trained the same way with another seed, probabilities
                           averaged, flip TTA
 
-Noise: the validation split has ~1,830 photos, so one photo is 0.055 points and the binomial standard error of an
-accuracy near 0.8 is ~0.9 points. The two rung-4 models differ only in their seed: their gap is printed as a
+Noise: the validation split has 1,750 photos, so one photo is 0.057 points and the binomial standard error of an
+accuracy near 0.5 is ~1.2 points. The two rung-4 models differ only in their seed: their gap is printed as a
 measure of seed-to-seed noise. One seed per rung: a difference smaller than ~2 points is not evidence.
+
+Defaults (24 px, width 16, 4 epochs, 1 thread) are sized for a 2-core CPU shared with other jobs: ~10-15 minutes
+per model there. On a shared CPU more threads are slower (measured: 2 threads ran at a fifth of 1 thread's speed at
+load ~11, spinning while other jobs held the cores).
 
 The photos are decoded once (PIL's JPEG draft mode, then an antialiased resize to --size) into a uint8 array cached
 next to this run's outputs (outputs/leaves_ladder/cache-<size>.npz). Prints a table and writes

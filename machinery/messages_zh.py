@@ -269,6 +269,9 @@ ZH = {
     "with augmentation (run 1)": "用图像增广（第一次训练）",
     "without augmentation": "不用图像增广",
     # --- notebook 38 (Classify Leaves) -----------------------------------------------------------------------------
+    "d2l builds the same two parameter groups inside the fine-tuning chapter's train_fine_tuning (param_group=True); "
+    "ours is that part alone, so that this notebook's two models can share it.":
+        "d2l 在微调一节的 train_fine_tuning 里（param_group=True）构造同样的两个参数组；我们把这一部分单独拿出来，这样本笔记本的两个模型可以共用。",
     "{n_train} labelled photos, {n_test} test photos, {n_species} species":
         "{n_train} 张带标签的照片，{n_test} 张测试照片，{n_species} 个树种",
     "{photos} photos in {groups} groups of duplicates ({exact} byte-identical, {near} near copies); "
