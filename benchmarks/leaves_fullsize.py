@@ -1,7 +1,11 @@
 """benchmarks/leaves_fullsize.py: notebook 38 executed on the FULL Classify Leaves data (18,353 labelled and 8,800
 test photos), as a learner runs it: papermill, the notebook's own preset choice (on a CPU: 'small'), LEAVES_DIR set.
 
-    nice -n 10 .venv/bin/python benchmarks/leaves_fullsize.py --data data/classify-leaves-real [--lang en]
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/leaves_fullsize.py --data data/classify-leaves-real
+
+On a CPU shared with other jobs, set OMP_NUM_THREADS=1 (the kernel inherits it): with torch's default of one thread
+per core, the first run here spent 645 s of CPU in its two compute threads without finishing the first epoch of
+16,353 photos (load ~12-20), the threads spinning while other jobs held the cores.
 
 Measures the wall time of the whole execution, the peak memory of the kernel's process tree (the sum of the resident
 set sizes of the kernel and its DataLoader workers, sampled every second with psutil; the peak of the largest single
