@@ -298,6 +298,7 @@ ZH = {
     "The head's learning rate should be 10 times the body's: {lrs}": "输出层的学习率应该是主体的 10 倍：{lrs}",
     "The new net's body should start as a copy of the pretrained model: rerun the cell that builds it.":
         "新网络的主体一开始应该和预训练模型完全相同：请重新运行构建它的单元格。",
+    "model A, fine-tuned on the leaves": "模型 A：在树叶上微调",
     "Training loss of the first epoch {first:.2f}; a uniform guess over {c} species scores ln {c} = {chance:.2f}.":
         "第一轮的训练损失 {first:.2f}；在 {c} 个树种上平均猜测的损失是 ln {c} = {chance:.2f}。",
     "No validation photos: the tricks cannot be compared on this data.": "没有验证照片：这份数据上无法比较这些技巧。",

@@ -20,11 +20,9 @@ _CJK = re.compile(f"[{CJK}]")
 # the xfail fails, and its entry is removed at the merge.
 VARIANTS_LEFT = {
     "37_fine_tuning.ipynb": "迭代周期, 准确率, 标号 (owner: nb37)",
-    "38_classify_leaves.ipynb": "替代数据 (owner: leaves)",
     "40_kaggle_dog.ipynb": "池化, 基线 (owner: nb40)",
 }
 BROKEN_LINES_LEFT = {
-    "38_classify_leaves.ipynb": "hard-wrapped paragraphs (owner: leaves)",
     "40_kaggle_dog.ipynb": "hard-wrapped paragraphs (owner: nb40)",
 }
 
