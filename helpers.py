@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from machinery import (accel, caveats, checkpoints, coursecode, datahub, fastdata, folders, images,
+from machinery import (accel, caveats, checkpoints, coursecode, datahub, duplicates, fastdata, folders, images,
                        labels as label_files, messages, plots, pretrained, progress, scoring, settings, standins,
                        submissions)
 from machinery.constants import (CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, DOG_BREEDS, IMAGENET_MEAN,
@@ -388,6 +388,23 @@ class CsvImageDataset(torch.utils.data.Dataset):
     def __getitem__(self, i):
         img = images.load_rgb(self.root / self.images[i])
         return (self.transform(img) if self.transform else img), self.targets[i]
+
+
+def find_duplicates(root, train_table, test_table=None, max_distance=4, min_correlation=0.99):
+    """Duplicate and near-duplicate photos among the rows of image tables (train.csv, and test.csv if given), and
+    label conflicts among them. Returns a DataFrame with one row per photo that has a duplicate: group, image,
+    label (None for a test photo), kind ('exact': byte-identical files; 'near': a re-saved or slightly changed copy),
+    conflict (True when the group's training photos carry two or more labels). Not in d2l (lecture 43's data
+    cleaning); how near is near, and why two tests: machinery/duplicates.py."""
+    import pandas as pd
+    tables = [train_table] + ([test_table] if test_table is not None else [])
+    images = [p for t in tables for p in t["image"]]
+    labels = list(train_table["label"]) + [None] * (len(images) - len(train_table))
+    groups = duplicates.duplicate_groups(root, images, labels, max_distance, min_correlation)
+    rows = [{"group": k, "image": image, "label": label, "kind": "exact" if g["exact"] else "near",
+             "conflict": g["conflict"]} for k, g in enumerate(groups) for image, label in zip(g["images"], g["labels"])]
+    return pd.DataFrame(rows, columns=["group", "image", "label", "kind", "conflict"]).astype(
+        {"group": int, "conflict": bool})
 
 
 def stratified_split(targets, valid_ratio, seed=0):

@@ -350,4 +350,47 @@ ZH = {
         "补充：不管 train() 怎么调用，主干网络都保持评估模式，所以它的批量规范化层在训练、验证和预测时都用 ImageNet 的统计量（d2l 的这些层一直处于训练模式）；冻结的部分运行时不构建计算图（省内存）。",
     "The backbone and the head are arguments, so the same class serves the 1000 scores and the 512-d features.":
         "主干网络和输出网络都是参数，所以同一个类既能用于 1000 个分数，也能用于 512 维特征。",
+    # --- notebook 38 (Classify Leaves) -----------------------------------------------------------------------------
+    "d2l builds the same two parameter groups inside the fine-tuning chapter's train_fine_tuning (param_group=True); "
+    "ours is that part alone, so that this notebook's two models can share it.":
+        "d2l 在微调一节的 train_fine_tuning 里（param_group=True）构造同样的两个参数组；我们把这一部分单独拿出来，这样本笔记本的两个模型可以共用。",
+    "{n_train} labelled photos, {n_test} test photos, {n_species} species":
+        "{n_train} 张带标签的照片，{n_test} 张测试照片，{n_species} 个树种",
+    "{photos} photos in {groups} groups of duplicates ({exact} byte-identical, {near} near copies); "
+    "{conflicts} groups carry two or more species names":
+        "{groups} 组重复照片，共 {photos} 张（{exact} 组字节完全相同，{near} 组近似重复）；其中 {conflicts} 组挂着两个以上的树种名",
+    "{dropped} training photos with conflicting labels dropped; {left} remain":
+        "去掉了 {dropped} 张标签冲突的训练照片，剩下 {left} 张",
+    "train {n_train}, valid {n_valid}, test {n_test}": "训练集 {n_train} 张，验证集 {n_valid} 张，测试集 {n_test} 张",
+    "No species has enough photos for VALID_RATIO={ratio}: the validation set is empty, so the epochs are scored on "
+    "nothing and section 5 has no tricks to compare.":
+        "没有一个树种的照片多到能按 VALID_RATIO={ratio} 分出验证照片：验证集是空的，所以每轮训练后不打分，第 5 节也没有东西可比较。",
+    "{n} of {total} species send no photo to validation (too few photos for VALID_RATIO={ratio}), e.g. {names}: the "
+    "validation accuracy speaks for the others only.":
+        "{total} 个树种中有 {n} 个照片太少（按 VALID_RATIO={ratio}），没有分到验证集，例如 {names}：验证精度只代表其余的树种。",
+    "Some species have no training photo after the split: rerun the cells from the data cell on.":
+        "划分之后有的树种一张训练照片都没有：请从读取数据的单元格开始重新运行。",
+    "The training and validation photos overlap or miss some photos: rerun the split cell.":
+        "训练照片和验证照片有重叠，或者漏掉了一些照片：请重新运行划分的单元格。",
+    "stand-in photos": "替身数据（合成图片）",
+    "real leaves": "真实的树叶照片",
+    "pretrained ImageNet weights": "ImageNet 预训练权重",
+    "random weights (the pretrained ones could not be loaded)": "随机权重（预训练权重加载不了）",
+    "This run: {data}, {weights}.": "本次运行：{data}，{weights}。",
+    "The head's learning rate should be 10 times the body's: {lrs}": "输出层的学习率应该是主体的 10 倍：{lrs}",
+    "The new net's body should start as a copy of the pretrained model: rerun the cell that builds it.":
+        "新网络的主体一开始应该和预训练模型完全相同：请重新运行构建它的单元格。",
+    "model A, fine-tuned on the leaves": "模型 A：在树叶上微调",
+    "Training loss of the first epoch {first:.2f}; a uniform guess over {c} species scores ln {c} = {chance:.2f}.":
+        "第一轮的训练损失 {first:.2f}；在 {c} 个树种上平均猜测的损失是 ln {c} = {chance:.2f}。",
+    "No validation photos: the tricks cannot be compared on this data.": "没有验证照片：这份数据上无法比较这些技巧。",
+    "model A": "模型 A",
+    "model A + flip TTA": "模型 A + 翻转测试时增广",
+    "model B + flip TTA": "模型 B + 翻转测试时增广",
+    "average of A and B, + flip TTA": "A 和 B 取平均 + 翻转测试时增广",
+    "{n} validation photos; a guess scores {chance:.3f}": "{n} 张验证照片；随机猜测的精度是 {chance:.3f}",
+    "The submission should hold every test photo once, with known species: rerun the submission cell.":
+        "提交文件里每张测试照片应该恰好出现一次，标签都是已知树种：请重新运行写提交文件的单元格。",
+    "Both models should have trained {epochs} epochs: rerun the training cells.":
+        "两个模型都应该训练了 {epochs} 轮：请重新运行训练的单元格。",
 }

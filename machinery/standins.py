@@ -22,8 +22,9 @@ from .settings import REPO_DIR, mode_forced
 EXTRACTED_FOLDER = {"hotdog": "hotdog", "cifar10_tiny": "kaggle_cifar10_tiny", "dog_tiny": "kaggle_dog_tiny",
                     "leaves": "classify-leaves"}
 STANDIN_MARKER = "STANDIN_README.txt"
-# A generator whose pictures changed gets a new version, so that a stand-in built before is not reused.
-GENERATOR_VERSION = {"dog_tiny": 2}         # 2: breed colours (dog_image), so random-weight features tell breeds apart
+# A stand-in generator that changed gets a version here, so that folders built by the old one are rebuilt.
+# dog_tiny 2: breed colours (dog_image), so random-weight features tell breeds apart; leaves 2: planted duplicates.
+STANDIN_VERSION = {"dog_tiny": 2, "leaves": 2}
 
 STANDIN_DEFAULTS = {
     # hotdog: the real set has 1,000 + 1,000 train and 400 + 400 test images of varying size.
@@ -260,10 +261,52 @@ def _make_leaves(out, spec, rng):
         h, w = _random_size(rng, spec["size"])
         _save_image(synthetic_image(rng, classes.index(label), num_classes, h, w), out / "images" / f"{n}.jpg")
         rows.append((f"images/{n}.jpg", label))
+    rows[: len(train_labels)] = _plant_duplicates(out, rows[: len(train_labels)], rows[len(train_labels):], rng)
     with open(out / "train.csv", "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([("image", "label"), *rows[: len(train_labels)]])
     with open(out / "test.csv", "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([("image",), *[(image,) for image, _ in rows[len(train_labels):]]])
+
+
+# What the leaves stand-in plants, as the real set has them (docs/38_notes.md: 485 groups of byte-identical photos,
+# 107 of them under two species names): copies of a training photo under the same label, under another label
+# (a label conflict), re-saved at another JPEG quality (a near-duplicate; found at sizes of 48 px and up), and in
+# the test set.
+LEAVES_PLANTED = {"exact": 3, "conflict": 2, "near": 2, "test": 1}
+
+
+def _plant_duplicates(out, train_rows, test_rows, rng):
+    """Overwrite some photos of a leaves stand-in with copies of others (LEAVES_PLANTED). Only photos of classes
+    with 4+ training photos are overwritten, so every class keeps 2+ of its own. Returns the new train rows."""
+    rows = list(train_rows)
+    counts = {}
+    for _, label in rows:
+        counts[label] = counts.get(label, 0) + 1
+    picks = iter(rng.permutation(len(rows)).tolist())
+
+    def pick(exclude=None):
+        for k in picks:
+            if counts[rows[k][1]] >= 4 and rows[k][1] != exclude:
+                counts[rows[k][1]] -= 1
+                return k
+        return None
+    for kind, n in LEAVES_PLANTED.items():
+        for _ in range(n):
+            src = pick()
+            dst = pick(exclude=rows[src][1] if src is not None else None) if kind != "test" else None
+            if src is None or (kind != "test" and dst is None):
+                return rows                                   # too small a stand-in to plant more
+            source = out / rows[src][0]
+            target = out / (test_rows[len(test_rows) // 2][0] if kind == "test" else rows[dst][0])
+            if kind == "near":
+                from PIL import Image
+                with Image.open(source) as img:
+                    img.save(target, quality=88)
+            else:
+                shutil.copyfile(source, target)
+            if kind in ("exact", "near"):
+                rows[dst] = (rows[dst][0], rows[src][1])
+    return rows
 
 
 def is_standin(data_dir, tag=None):
@@ -297,7 +340,7 @@ def standin_folder(name, root, reason=None, **standin_kwargs):
         reason = tr("the stand-in was asked for (mode 'standin', forced by COURSE_DATA_MODE).") if mode_forced() \
             else tr("the stand-in was asked for (mode 'standin').")
     root = Path(root)
-    versioned = {**standin_kwargs, **({"version": GENERATOR_VERSION[name]} if name in GENERATOR_VERSION else {})}
+    versioned = {**standin_kwargs, **({"version": STANDIN_VERSION[name]} if name in STANDIN_VERSION else {})}
     key = hashlib.sha1(json.dumps(versioned, sort_keys=True, default=str).encode()).hexdigest()[:8]
     parent = root / "standin" / f"{name}-{key}"
     folder = parent / EXTRACTED_FOLDER[name]

@@ -66,11 +66,13 @@ def _plain(text):
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
-def execute_notebook(name, tmp_path, monkeypatch, *, lang="en", env=None, cwd=None, timeout=900, **parameters):
+def execute_notebook(name, tmp_path, monkeypatch, *, lang="en", env=None, cwd=None, timeout=900, kernel_name=None,
+                     **parameters):
     """Execute notebooks/<lang>/<name> with papermill (parameters injected after its `parameters` cell), headless,
     with COURSE_OUTPUT_DIR=<tmp_path>/outputs and the environment variables in `env` (None removes one). The
     working directory is the notebook's folder, as in JupyterLab, unless `cwd` is given (a Colab rehearsal runs it
-    from an empty folder). COURSE_DATA_MODE is left as the test sets it (make test sets 'standin')."""
+    from an empty folder). COURSE_DATA_MODE is left as the test sets it (make test sets 'standin'). kernel_name: a
+    kernelspec to run it with instead of the notebook's own (e.g. one that starts the kernel with fewer privileges)."""
     papermill = pytest.importorskip("papermill")
     source = NOTEBOOKS / lang / name
     outputs = tmp_path / "outputs"
@@ -85,7 +87,7 @@ def execute_notebook(name, tmp_path, monkeypatch, *, lang="en", env=None, cwd=No
     try:
         papermill.execute_notebook(str(source), str(executed), parameters=parameters,
                                    cwd=str(cwd or source.parent), progress_bar=False, log_output=False,
-                                   execution_timeout=timeout)
+                                   execution_timeout=timeout, kernel_name=kernel_name)
     except papermill.PapermillExecutionError:
         pass                                        # the executed notebook holds the failing cell's error output
     cells = [c for c in json.loads(executed.read_text(encoding="utf-8"))["cells"]     # as in the notebook: without

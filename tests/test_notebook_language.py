@@ -22,7 +22,6 @@ ZH_NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks" / "zh").glob("[0-9]*.i
 # xfail fails, and its entry is removed at the merge.
 PRINTS_ENGLISH = {
     "37_fine_tuning.ipynb": "case lines, table labels, exercise lines (owner: nb37)",
-    "38_classify_leaves.ipynb": "'This run: ...', counts, table labels (owner: leaves)",
 }
 ENGLISH_COMMENTS = {
     "37_fine_tuning.ipynb": "three check-cell comments (owner: nb37)",

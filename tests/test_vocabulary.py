@@ -20,10 +20,8 @@ _CJK = re.compile(f"[{CJK}]")
 # the xfail fails, and its entry is removed at the merge.
 VARIANTS_LEFT = {
     "37_fine_tuning.ipynb": "迭代周期, 准确率, 标号 (owner: nb37)",
-    "38_classify_leaves.ipynb": "替代数据 (owner: leaves)",
 }
 BROKEN_LINES_LEFT = {
-    "38_classify_leaves.ipynb": "hard-wrapped paragraphs (owner: leaves)",
 }
 
 

@@ -81,7 +81,7 @@ def test_a_standin_from_an_older_generator_is_not_reused(tmp_path, monkeypatch):
     """A stand-in's folder name includes its generator's version: pictures made by an older generator (the dog
     stand-in before its breed colours) are not reused after an update."""
     now = standins.standin_folder("dog_tiny", tmp_path, n_train=12, n_test=1, size=32)
-    monkeypatch.setitem(standins.GENERATOR_VERSION, "dog_tiny", standins.GENERATOR_VERSION["dog_tiny"] - 1)
+    monkeypatch.setitem(standins.STANDIN_VERSION, "dog_tiny", standins.STANDIN_VERSION["dog_tiny"] - 1)
     before = standins.standin_folder("dog_tiny", tmp_path, n_train=12, n_test=1, size=32)
     assert now != before and (now / standins.STANDIN_MARKER).exists() and (before / standins.STANDIN_MARKER).exists()
 
