@@ -31,9 +31,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from machinery import (accel, caveats, checkpoints, coursecode, datahub, duplicates, fastdata, folders, images,
-                       labels as label_files, messages, plots, pretrained, progress, scoring, settings, standins,
-                       submissions)
+from machinery import (accel, caveats, checkpoints, classfolders, coursecode, datahub, duplicates, fastdata, folders,
+                       images, labels as label_files, messages, plots, pretrained, progress, scoring, settings,
+                       standins, submissions)
 from machinery.constants import (CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, DOG_BREEDS, IMAGENET_MEAN,
                                  IMAGENET_STD)
 
@@ -45,7 +45,8 @@ fast_loaders, FAST_RECIPES = fastdata.fast_loaders, fastdata.FAST_RECIPES
 DataUnavailableError, SubmissionError = datahub.DataUnavailableError, submissions.SubmissionError
 CheckpointError, TrainingDiverged, ImageReadError = checkpoints.CheckpointError, checkpoints.TrainingDiverged, \
     images.ImageReadError
-save_checkpoint, weights_cache_path = checkpoints.save_checkpoint, pretrained.weights_cache_path
+save_checkpoint, weights_cache_path, say_case = checkpoints.save_checkpoint, pretrained.weights_cache_path, \
+    pretrained.say_case
 constant_predictions = scoring.constant       # (probs, classes=None, what=None) -> one sentence, or None
 # What the learner reads: every printed sentence goes through tr() (the notebook's language); check cells call check()
 tr, check, set_language, LearnerError, CheckFailed = messages.tr, messages.check, messages.set_language, \
@@ -317,6 +318,14 @@ def image_folder(root, transform=None, classes=None):
     file, 16-bit images are scaled instead of clipped, and `classes` (a list) fixes the class numbering
     (machinery.images.CheckedImageFolder)."""
     return images.CheckedImageFolder(root, transform, classes)
+
+
+def hotdog_class(train_imgs, test_imgs):
+    """The class index of the hot dogs (d2l's 'hotdog' is 0; 'hot_dog', 'Hot Dog', 'hotdogs' are recognised, and
+    the other class may be called anything), for train and test ImageFolders numbered alike. Says once what is
+    unusual (other folder names, a class with no test photo, very few photos); a folder that cannot make the task
+    raises LearnerError saying what to do (machinery.classfolders)."""
+    return classfolders.hotdog_class(train_imgs, test_imgs)
 
 
 def reorganised_loaders(data_dir, train_tf, test_tf, batch_size, num_workers=None):
@@ -774,8 +783,9 @@ def run_experiment(config, net, trainer, train_iter, test_iter, num_epochs, loss
         seed_everything(seed)
     train_kwargs.setdefault("plot", False)
     train_kwargs.setdefault("title", str(config))
-    history = train_ch13(net, train_iter, test_iter, loss or nn.CrossEntropyLoss(reduction="none"), trainer,
-                         num_epochs, devices, **train_kwargs)
+    with pretrained.reporting_on(net):      # a net from scratch claims no ImageNet weights: no RANDOM WEIGHTS tag
+        history = train_ch13(net, train_iter, test_iter, loss or nn.CrossEntropyLoss(reduction="none"), trainer,
+                             num_epochs, devices, **train_kwargs)
     row.update({"test acc": history["test_acc"][-1], "train acc": history["train_acc"][-1],
                 "train loss": history["train_loss"][-1], "time/epoch (s)": float(np.mean(history["time_s"])),
                 "trainable params": count_parameters(net)})

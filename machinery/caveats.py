@@ -8,6 +8,7 @@ import unicodedata
 from .messages import tr
 
 _CAVEATS: dict[str, str] = {}
+_APPLIES = {}       # key -> a function: does this caveat concern the results printed now? (absent: always)
 
 # The explanation of each tag, for explained() (tags not listed here have none).
 EXPLANATIONS = {
@@ -17,8 +18,9 @@ EXPLANATIONS = {
 
 
 def tags():
-    """The tags in force, in English (the catalogue's msgids), each once, in the order they were added."""
-    return list(dict.fromkeys(_CAVEATS.values()))
+    """The tags in force, in English (the catalogue's msgids), each once, in the order they were added; a caveat
+    added with `applies` counts only while applies() is true."""
+    return list(dict.fromkeys(tag for key, tag in _CAVEATS.items() if _APPLIES.get(key, lambda: True)()))
 
 
 def results_tag():
@@ -31,15 +33,22 @@ def explained():
     return [f"[{tr(tag)}] = {tr(EXPLANATIONS[tag])}" if tag in EXPLANATIONS else f"[{tr(tag)}]" for tag in tags()]
 
 
-def add(key, tag):
+def add(key, tag, applies=None):
     """Record a caveat. key: what it is about (e.g. 'data:hotdog', 'weights:resnet18'); tag: the short English tag
-    every later result carries ('STAND-IN DATA', 'RANDOM WEIGHTS'), translated when printed."""
+    every later result carries ('STAND-IN DATA', 'RANDOM WEIGHTS'), translated when printed. applies: None (every
+    result), or a function telling whether the caveat concerns the results printed now (machinery.pretrained:
+    random weights tag only the results of a model that holds them, not those of a net trained from scratch)."""
     _CAVEATS[key] = tag
+    if applies is None:
+        _APPLIES.pop(key, None)
+    else:
+        _APPLIES[key] = applies
 
 
 def drop(key):
     """Forget a caveat (the real thing was loaded after all)."""
     _CAVEATS.pop(key, None)
+    _APPLIES.pop(key, None)
 
 
 def columns(text):

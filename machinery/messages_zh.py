@@ -152,9 +152,10 @@ ZH = {
         "无法读取权重文件 {path}（系统的原话：“{error}”）。它很可能已经损坏：请删除它，然后重新运行。",
     "RANDOM WEIGHTS: the pretrained {arch} weights could not be downloaded.": "随机权重：无法下载 {arch} 的预训练权重。",
     "Why: the download failed (the system says: {error}).": "原因：下载失败（系统的原话：“{error}”）。",
-    "The model starts from random numbers: it shows the code path, not transfer learning. Every result printed "
-    "from now on starts with the tag {tag}.":
-        "模型从随机数开始：这样的运行只能展示代码能跑通，展示不了迁移学习。从现在起，打印的每个结果前面都带有 {tag} 标记。",
+    "The model starts from random numbers: it shows the code path, not transfer learning. Every result of this model "
+    "(and of its copies) starts with the tag {tag}.":
+        "模型从随机数开始：这样的运行只能展示代码能跑通，展示不了迁移学习。这个模型（以及它的副本）的每个结果前面都带有 "
+        "{tag} 标记。",
     "To fix: download {url}": "解决办法：下载 {url}",
     "and put it at {path}, then rerun this cell.": "放到 {path}，然后重新运行这个单元格。",
 
@@ -393,4 +394,93 @@ ZH = {
         "提交文件里每张测试照片应该恰好出现一次，标签都是已知树种：请重新运行写提交文件的单元格。",
     "Both models should have trained {epochs} epochs: rerun the training cells.":
         "两个模型都应该训练了 {epochs} 轮：请重新运行训练的单元格。",
+
+
+    # --- machinery.pretrained: which case a run is (notebooks 37, 38, 40) --------------------------------------------
+    "This run: real photos and ImageNet weights. Its numbers are real results, to compare with d2l's.":
+        "本次运行：真实照片 + ImageNet 权重。这里的数字是真实的结果，可以和 d2l 的数字对比。",
+    "This run: real photos, but RANDOM weights (no ImageNet weights file). The 'pretrained' model is random numbers "
+    "and nothing is transferred from ImageNet: the numbers cannot show what pretraining brings.":
+        "本次运行：真实照片，但权重是随机的（没有 ImageNet 权重文件）。“预训练”模型只是一堆随机数，没有从 ImageNet "
+        "迁移任何东西：这里的数字说明不了预训练带来了什么。",
+    "This run: STAND-IN images (synthetic) and RANDOM weights (no ImageNet weights file). It shows that every cell "
+    "runs, not the lecture's lesson.":
+        "本次运行：替身图像（合成的）+ 随机权重（没有 ImageNet 权重文件）。它只说明每个单元格都能运行，说明不了本讲的结论。",
+    "This run: STAND-IN images (synthetic) with ImageNet weights: ImageNet's features on synthetic pictures, nothing "
+    "to compare with d2l's figures.":
+        "本次运行：替身图像（合成的）+ ImageNet 权重：在合成图像上用 ImageNet 的特征，没法和 d2l 的数字对比。",
+
+    # --- machinery.standins: a data folder given as a notebook's *_DIR (notebook 37's shapes) ---------------------
+    "It has {found}/: if that holds the held-out photos, rename it to test/.":
+        "它有 {found}/：如果那里是留出来测试用的照片，请把它改名为 test/。",
+
+    # --- machinery.classfolders: which folder holds the hot dogs (notebook 37) ---------------------------------------
+    "Exactly one class folder must hold the hot dogs, named 'hotdog' (or 'hot_dog', 'Hot Dog', 'hotdogs'); the class "
+    "folders are {classes}. Rename the hot-dog folder to 'hotdog' in train/ and in test/, then run this cell again.":
+        "必须正好有一个类别文件夹装热狗，名字叫 'hotdog'（或 'hot_dog'、'Hot Dog'、'hotdogs'）；现在的类别文件夹是 "
+        "{classes}。请在 train/ 和 test/ 里都把装热狗的文件夹改名为 'hotdog'，然后重新运行这个单元格。",
+    "The hotdog task has two classes, hot dogs and other food, but train/ holds {n} class folder(s): {classes}. Keep "
+    "one folder of hot-dog photos and one of other food.":
+        "热狗任务只有两类：热狗和其他食物，但 train/ 里有 {n} 个类别文件夹：{classes}。请只保留一个装热狗照片的文件夹"
+        "和一个装其他食物照片的文件夹。",
+    "test/ is numbered by its own class folders {test}, not by train/'s {train}: build it with "
+    "helpers.image_folder(data_dir / 'test', classes=train_imgs.classes).":
+        "test/ 按它自己的类别文件夹 {test} 编号，而不是按 train/ 的 {train}：请用 "
+        "helpers.image_folder(data_dir / 'test', classes=train_imgs.classes) 来读取它。",
+    "The class folders are {classes} (d2l's: hotdog, not-hotdog): '{name}' holds the hot dogs, class {index}.":
+        "类别文件夹是 {classes}（d2l 的是 hotdog 和 not-hotdog）：'{name}' 装的是热狗，是第 {index} 类。",
+    "test/ holds no photo: put photos of both classes {classes} there (d2l's set has 400 of each), then run this "
+    "cell again.":
+        "test/ 里一张照片也没有：请把两类 {classes} 的照片都放进去（d2l 的数据集每类 400 张），然后重新运行这个单元格。",
+    "test/ has no photo of '{missing}': every test accuracy below scores '{other}' photos only.":
+        "test/ 里没有 '{missing}' 的照片：下面的每个测试精度都只是在 '{other}' 的照片上算出来的。",
+    "Training photos per class {counts}: enough to run every cell, far too few to learn from (d2l's set has 1,000 "
+    "per class).":
+        "每类的训练照片 {counts}：够每个单元格跑通，但要学到东西远远不够（d2l 的数据集每类 1000 张）。",
+
+    # --- notebook 37 ---------------------------------------------------------------------------------------------
+    "train: {n_train} images, test: {n_test} images, classes {classes}":
+        "训练集 {n_train} 张图像，测试集 {n_test} 张，类别 {classes}",
+    "train/ must hold photos, and test/ must number its classes as train/ does: run the cells above again":
+        "train/ 里必须有照片，test/ 的类别编号必须和 train/ 的一样：请重新运行上面的单元格",
+    "in d2l's folders the hot dogs are class 0, not {h}: run the cells above again":
+        "在 d2l 的文件夹里热狗是第 0 类，不是第 {h} 类：请重新运行上面的单元格",
+    "output layer: {fc}; ImageNet class {k}: '{name}'": "输出层：{fc}；ImageNet 第 {k} 类：'{name}'",
+    "the target model must copy every layer but fc from the source model: run the cells above again":
+        "目标模型必须从源模型复制除 fc 以外的每一层：请重新运行上面的单元格",
+    "the new output layer must have 2 outputs and the source keep its 1,000: run the cells above again":
+        "新的输出层必须有 2 个输出，源模型仍保留 1000 个：请重新运行上面的单元格",
+    "fine-tuned": "微调",
+    "the optimiser must have a 'body' group at LR and a 'head' group at 10 x LR: run the cells above again":
+        "优化器必须有学习率为 LR 的 'body' 组和学习率为 10 × LR 的 'head' 组：请重新运行上面的单元格",
+    "the 'head' group must hold exactly the new output layer's parameters: run the cells above again":
+        "'head' 组里必须恰好是新输出层的参数：请重新运行上面的单元格",
+    "from scratch": "从零训练",
+    "{epochs} epochs, {size}-pixel images, {n} training images": "{epochs} 轮，{size} 像素的图像，{n} 张训练图像",
+    "test acc at start": "训练前的测试精度",
+    "test acc": "测试精度",
+    "train acc": "训练精度",
+    "train loss": "训练损失",
+    "trainable params": "可训练参数",
+    "time/epoch (s)": "每轮时间（秒）",
+    "With {n} test images, one run's test accuracy is uncertain by about ±{se:.2f}: two runs must differ by more "
+    "than about {diff:.2f} before the difference means anything.":
+        "测试集有 {n} 张图像，一次运行的测试精度本身就有约 ±{se:.2f} 的误差：两次运行相差超过约 {diff:.2f}，这个差别才说明得了什么。",
+    "backward() fails: {error}": "backward() 报错：{error}",
+    "nothing frozen": "不冻结",
+    "frozen: whole body": "冻结：整个主体",
+    "frozen: stem to {upto}": "冻结：起始层到 {upto}",
+    "exercise 3: freezing the lower layers": "练习 3：冻结低层",
+    "a frozen body must not change in training: run the cells above again":
+        "冻结的主体在训练中不能改变：请重新运行上面的单元格",
+    "with the whole body frozen only the 1,026 parameters of the new output layer train, not {n}":
+        "冻结整个主体后，只有新输出层的 1026 个参数参与训练，而不是 {n} 个",
+    "freezing must leave fewer trainable parameters, but never none: run the cells above again":
+        "冻结后可训练参数必须变少，但不能一个都不剩：请重新运行上面的单元格",
+    "the hot-dog output must start from ImageNet's row 934: run the cells above again":
+        "热狗那个输出必须从 ImageNet 的第 934 行开始：请重新运行上面的单元格",
+    "the other output must keep its random start: run the cells above again":
+        "另一个输出必须保持随机初始化：请重新运行上面的单元格",
+    "hot dog from ImageNet row {k}": "热狗输出取自 ImageNet 第 {k} 行",
+    "exercise 4: the hot-dog output starts from ImageNet's class 934": "练习 4：热狗那个输出从 ImageNet 的第 934 类开始",
 }

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import caveats
+from .messages import LearnerError, tr
 from .constants import CIFAR10_CLASSES, DOG_BREEDS
 from .messages import LearnerError, tr
 from .settings import REPO_DIR, mode_forced
@@ -371,11 +372,14 @@ LAYOUTS = {"hotdog": ["train/hotdog", "train/not-hotdog", "test/hotdog", "test/n
            "cifar10_tiny": ["train", "test", "trainLabels.csv"],
            "dog_tiny": ["train", "test", "labels.csv"],
            "leaves": ["images", "train.csv", "test.csv"]}
+# A learner's own folder (a notebook's *_DIR): other hot-dog sets name their class folders otherwise ('hot_dog',
+# 'nothotdog'), and notebook 37 finds the hot dogs by name (machinery.classfolders).
+USER_LAYOUTS = {**LAYOUTS, "hotdog": ["train", "test"]}
 
 
-def missing_parts(name, folder):
+def missing_parts(name, folder, layouts=LAYOUTS):
     """The parts of dataset `name`'s layout that `folder` lacks ([] when it has them all)."""
-    return [part for part in LAYOUTS[name] if not (Path(folder) / part).exists()]
+    return [part for part in layouts[name] if not (Path(folder) / part).exists()]
 
 
 def announce(name, folder, note=None):
@@ -401,15 +405,18 @@ def extracted_folder(name, root):
 
 def user_folder(name, folder, tag=None):
     """A dataset folder given by the learner (a notebook's *_DIR parameter): '~' expanded, a relative path taken
-    from the repository root (one rule for every notebook, wherever the kernel runs), the layout checked with an
-    error that shows the resolved path. Returns the resolved Path, announced as real or stand-in."""
+    from the repository root (one rule for every notebook, wherever the kernel runs), the layout checked with a
+    DataFolderError that shows the resolved path. Returns the resolved Path, announced as real or stand-in."""
     path = (REPO_DIR / Path(folder).expanduser()).resolve()
-    missing = missing_parts(name, path) if path.is_dir() else None
+    missing = missing_parts(name, path, USER_LAYOUTS) if path.is_dir() else None
     if missing is None or missing:
+        held_out = [d for d in ("val", "valid", "validation") if missing == ["test"] and (path / d).is_dir()]
         raise DataFolderError(
             tr("{path} (from {folder!r}; a relative path is taken from the repository root {repo}) ",
                path=path, folder=str(folder), repo=REPO_DIR)
             + (tr("does not exist") if missing is None else tr("lacks {missing}", missing=missing))
             + tr(". A {name!r} folder holds {layout}: point to the unpacked download, or leave the parameter at "
-                 "None.", name=name, layout=LAYOUTS[name]))
+                 "None.", name=name, layout=USER_LAYOUTS[name])
+            + ("" if not held_out else " " + tr("It has {found}/: if that holds the held-out photos, rename it to "
+                                                "test/.", found=held_out[0])))
     return announce(tag or name, path)

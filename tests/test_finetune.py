@@ -9,7 +9,7 @@ from torch import nn
 from torchvision.models import ResNet18_Weights
 
 import helpers
-from machinery import caveats
+from machinery import caveats, pretrained, standins
 
 WEIGHTS = ResNet18_Weights.IMAGENET1K_V1
 
@@ -278,3 +278,55 @@ def test_run_experiment_with_a_seed_repeats_exactly(source):
                                            test_iter, 1, seed=3, devices=["cpu"])[0])
     assert rows[0]["train loss"] == rows[1]["train loss"] and rows[0]["test acc"] == rows[1]["test acc"]
     assert rows[0]["trainable params"] == 2 * 513 and "test acc at start" not in rows[0]
+
+
+# --- which results random weights concern, and which case a run is ---------------------------------------------
+
+def _offline(monkeypatch, closed_port):
+    """torch's real downloader pointed at a local port where nothing listens: the weights cannot be had."""
+    real_download = torch.hub.download_url_to_file
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda url, dst, *a, **k: real_download(
+        f"http://127.0.0.1:{closed_port}/{url.split('/')[-1]}", dst, *a, **k))
+
+
+def test_random_weights_tag_their_model_and_its_copies_but_not_a_net_trained_from_scratch(torch_home, closed_port,
+                                                                                          monkeypatch, capsys):
+    """A net from scratch claims no ImageNet weights: its lines must not say 'RANDOM WEIGHTS instead of ImageNet'.
+    The fine-tuned copy of the random 'pretrained' model must, and so must a table that mixes the two runs."""
+    _offline(monkeypatch, closed_port)
+    pretrained_net, is_pretrained = helpers.pretrained_model("resnet18", WEIGHTS)
+    assert not is_pretrained
+    capsys.readouterr()
+    lines = {}
+    for config, net in (("fine-tuned", helpers.build_finetune_net(pretrained_net, 2, seed=0)),
+                        ("from scratch", torchvision.models.resnet18(num_classes=2))):
+        train_iter, test_iter = _loaders(n=16)
+        helpers.run_experiment(config, net, helpers.finetune_optimizer(net, 1e-4), train_iter, test_iter, 1,
+                               seed=0, devices=["cpu"])
+        lines[config] = [line for line in capsys.readouterr().out.splitlines() if "train acc" in line]
+    assert len(lines["fine-tuned"]) == len(lines["from scratch"]) == 2          # the epoch line and the summary
+    assert all(line.startswith("[RANDOM WEIGHTS instead of ImageNet: resnet18] ") for line in lines["fine-tuned"])
+    assert not any("RANDOM WEIGHTS" in line for line in lines["from scratch"])
+    assert "RANDOM WEIGHTS instead of ImageNet: resnet18" in helpers.results_tag()   # outside a run: every caveat
+    frozen = helpers.FrozenBackboneNet(pretrained_net, nn.Linear(1000, 2))           # a wrapper holds the model
+    with pretrained.reporting_on(frozen):
+        assert "RANDOM WEIGHTS" in helpers.results_tag()
+
+
+def test_say_case_names_each_of_the_four_cases_in_the_notebooks_language(tmp_path, monkeypatch, no_caveats, capsys):
+    real = tmp_path / "real"
+    real.mkdir()
+    standin = standins.make_standin("hotdog", tmp_path / "s", n_train=1, n_test=1, size=16)
+    said = {}
+    for folder in (real, standin):
+        for is_pretrained in (True, False):
+            helpers.say_case(folder, is_pretrained)
+            said[folder == real, is_pretrained] = capsys.readouterr().out
+    assert said[True, True].startswith("This run: real photos and ImageNet weights.")
+    assert said[True, False].startswith("This run: real photos, but RANDOM weights")
+    assert said[False, False].startswith("This run: STAND-IN images (synthetic) and RANDOM weights")
+    assert said[False, True].startswith("This run: STAND-IN images (synthetic) with ImageNet weights")
+    assert all(text.count("\n") == 1 for text in said.values())
+    monkeypatch.setenv("COURSE_LANG", "zh")
+    helpers.say_case(real, False)
+    assert capsys.readouterr().out.startswith("本次运行：真实照片，但权重是随机的")
