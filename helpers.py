@@ -20,6 +20,7 @@ Everything a learner need not read to follow a lecture (verified downloads, stan
 display, checkpoint files) lives in the package `machinery/` beside this file, one module per concern; each
 function here calls into it at most once or twice. This module never imports d2l.
 """
+import copy
 import math
 import os
 import random
@@ -496,44 +497,29 @@ def pretrained_model(arch="resnet18", weights="IMAGENET1K_V1"):
 
 
 def build_finetune_net(pretrained_net, num_classes, reuse_rows=None, seed=None, head="fc"):
-    """The target model of fine-tuning: a copy of `pretrained_net` whose output layer `head` (an nn.Linear) is
-    replaced by a new Linear(in_features, num_classes) with a Xavier-uniform weight (bias: PyTorch's default).
-
-    d2l builds this inline (`finetune_net.fc = nn.Linear(512, 2); nn.init.xavier_uniform_(...)`); here the
-    pretrained net itself is never modified, so one downloaded model can seed many experiments.
-    reuse_rows: {new class index: source class index}; those rows of the new weight and bias are copied from the
-    pretrained head: {0: 934} starts the 'hotdog' logit from ImageNet's class 934 ('hot dog'). seed: seeds torch
-    before the new head is drawn (same seed, same head).
-    """
-    import copy
+    """The target model: a copy of pretrained_net (which is left as it is) whose output layer `head` is replaced by a
+    new nn.Linear(in_features, num_classes) with a Xavier-uniform weight. seed: seeds the new layer (same seed, same
+    layer). reuse_rows {new row: old row}: those rows start from the old layer's weights and bias ({0: 934} starts
+    class 0 from ImageNet's hot dog); a row out of range raises IndexError."""
     net = copy.deepcopy(pretrained_net)
     old = getattr(net, head)
     if not isinstance(old, nn.Linear):
         raise TypeError(f"net.{head} is a {type(old).__name__}, not an nn.Linear: pass the name of the output layer")
     if seed is not None:
         torch.manual_seed(seed)
-    new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
+    new = nn.Linear(old.in_features, num_classes)
     nn.init.xavier_uniform_(new.weight)
-    for new_row, old_row in (reuse_rows or {}).items():
-        if not (0 <= new_row < num_classes and 0 <= old_row < old.out_features):
-            raise IndexError(f"reuse_rows {new_row}: {old_row} is out of range (the new head has {num_classes} rows, "
-                             f"the pretrained one {old.out_features})")
-        with torch.no_grad():
-            new.weight[new_row] = old.weight[old_row]
-            if new.bias is not None:
-                new.bias[new_row] = old.bias[old_row]
+    with torch.no_grad():
+        for new_row, old_row in (reuse_rows or {}).items():
+            new.weight[new_row], new.bias[new_row] = old.weight[old_row], old.bias[old_row]
     setattr(net, head, new.to(old.weight.device))
     return net
 
 
 def finetune_optimizer(net, lr, head_lr_mult=10, weight_decay=1e-3, head="fc", optimizer=torch.optim.SGD, **kwargs):
-    """The fine-tuning optimiser: two parameter groups, 'body' at lr and 'head' at head_lr_mult * lr.
-
-    d2l's train_fine_tuning(..., param_group=True) with SGD(lr=5e-5, weight_decay=1e-3) and the head at 10x:
-    the pretrained body should move little, the new head has everything to learn. Only parameters with
-    requires_grad are handed over, so frozen layers (freeze_layers) are left out; when the whole body is frozen
-    there is only the 'head' group. kwargs go to the optimiser (e.g. momentum=0.9).
-    """
+    """The fine-tuning optimiser: two parameter groups, 'body' at lr and 'head' at head_lr_mult * lr (the pretrained
+    body should move little, the new head has everything to learn). Only parameters with requires_grad are handed
+    over, so frozen layers (freeze_layers) stay out. kwargs go to the optimiser (e.g. momentum=0.9)."""
     head_ids = {id(p) for p in getattr(net, head).parameters()}
     body = [p for p in net.parameters() if p.requires_grad and id(p) not in head_ids]
     head_params = [p for p in getattr(net, head).parameters() if p.requires_grad]

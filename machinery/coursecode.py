@@ -41,6 +41,7 @@ WHERE = {
     "Animator": ("d2l/torch.py", 287),
     "Residual": ("d2l/torch.py", 515),
     "resnet18": ("d2l/torch.py", 1484),
+    "fine-tuning:finetune_net": ("chapter_computer-vision/fine-tuning.md", 254),
     "fine-tuning:train_fine_tuning": ("chapter_computer-vision/fine-tuning.md", 290),
     "kaggle-cifar10:reorg_cifar10_data": ("chapter_computer-vision/kaggle-cifar10.md", 176),
     "kaggle-cifar10:get_net": ("chapter_computer-vision/kaggle-cifar10.md", 431),
@@ -140,6 +141,20 @@ def notes(name):
                "throughout), and the frozen part runs without building a graph (less memory)."),
             tr("The backbone and the head are arguments, so the same class serves the 1000 scores and the 512-d "
                "features.")],
+        # notebook 37 (fine-tuning): ours beside the chapter's inline target model and train_fine_tuning
+        "build_finetune_net": lambda: [
+            tr("The same target model as d2l's: the pretrained ResNet-18 with its fc replaced by a new Linear(512, 2) "
+               "with a Xavier-uniform weight."),
+            tr("Changed: d2l loads a second pretrained copy and replaces its fc; ours copies the source model and "
+               "leaves it as it is, so every exercise starts from the same source without a new download."),
+            tr("Added: seed draws the same new output layer every time, so configurations can be compared, and "
+               "reuse_rows starts chosen outputs from rows of the old output layer (ImageNet's hot dog, row 934).")],
+        "finetune_optimizer": lambda: [
+            tr("The same optimiser as d2l's train_fine_tuning with param_group=True: SGD with weight decay, the new "
+               "output layer at 10 times the body's learning rate."),
+            tr("Changed: the output layer's parameters are picked by identity, not by the names fc.weight and "
+               "fc.bias, so a head of any name works; frozen parameters are left out (d2l hands them over too, "
+               "which PyTorch tolerates, as they get no gradient), and a fully frozen body leaves one group.")],
     }
     return kept[name]() if name in kept else None
 

@@ -396,6 +396,27 @@ ZH = {
         "两个模型都应该训练了 {epochs} 轮：请重新运行训练的单元格。",
 
 
+    # --- machinery.coursecode: notes under notebook 37's functions (build_finetune_net, finetune_optimizer) ---------
+    "The same target model as d2l's: the pretrained ResNet-18 with its fc replaced by a new Linear(512, 2) with a "
+    "Xavier-uniform weight.":
+        "和 d2l 的目标模型相同：预训练的 ResNet-18，把 fc 换成新的 Linear(512, 2)，权重用 Xavier 均匀分布初始化。",
+    "Changed: d2l loads a second pretrained copy and replaces its fc; ours copies the source model and leaves it as "
+    "it is, so every exercise starts from the same source without a new download.":
+        "改动：d2l 再加载一份预训练模型，换掉它的 fc；我们复制源模型，源模型本身不动，所以每道练习都从同一个源模型开始，"
+        "不用重新下载。",
+    "Added: seed draws the same new output layer every time, so configurations can be compared, and reuse_rows starts "
+    "chosen outputs from rows of the old output layer (ImageNet's hot dog, row 934).":
+        "新增：seed 让新输出层每次都抽到同样的随机数，各个配置之间可以比较；reuse_rows 让指定的输出从旧输出层的某一行"
+        "开始（ImageNet 的热狗，第 934 行）。",
+    "The same optimiser as d2l's train_fine_tuning with param_group=True: SGD with weight decay, the new output layer "
+    "at 10 times the body's learning rate.":
+        "和 d2l 的 train_fine_tuning（param_group=True）用的优化器相同：带权重衰减的 SGD，新输出层的学习率是主体的 10 倍。",
+    "Changed: the output layer's parameters are picked by identity, not by the names fc.weight and fc.bias, so a head "
+    "of any name works; frozen parameters are left out (d2l hands them over too, which PyTorch tolerates, as they get "
+    "no gradient), and a fully frozen body leaves one group.":
+        "改动：输出层的参数按对象身份挑出，而不是按 fc.weight 和 fc.bias 这两个名字，所以输出层叫什么都行；冻结的参数不"
+        "交给优化器（d2l 也会交出去，PyTorch 能容忍，因为它们没有梯度）；整个主体冻结时只剩一组。",
+
     # --- machinery.pretrained: which case a run is (notebooks 37, 38, 40) --------------------------------------------
     "This run: real photos and ImageNet weights. Its numbers are real results, to compare with d2l's.":
         "本次运行：真实照片 + ImageNet 权重。这里的数字是真实的结果，可以和 d2l 的数字对比。",

@@ -30,17 +30,17 @@ LABELS = {
         layers=["stem: conv1, bn1, pool", "layer1", "layer2", "layer3", "layer4 + avgpool"],
         source_head="output layer fc\n512 -> 1,000 ImageNet classes",
         target_head="NEW output layer fc: 512 -> 2\nrandom (Xavier) init, 10x lr",
-        copy="copy the weights", reuse="optional (exercise a):\nreuse row 934 'hotdog'",
-        freeze="may be frozen\n(exercise b)", levels="general -> specific features"),
+        copy="copy the weights", reuse="optional (exercise 4):\nreuse row 934 'hotdog'",
+        freeze="may be frozen\n(exercise 3)", levels="general -> specific features"),
     "zh": dict(
         source="源模型", target="目标模型",
         source_data="源数据集：ImageNet\n120万张图像，1000类",
         target_data="目标数据集：热狗\n2000张图像，2类",
-        layers=["起始层：conv1, bn1, 池化", "layer1", "layer2", "layer3", "layer4 + 平均池化"],
+        layers=["起始层：conv1, bn1, 汇聚", "layer1", "layer2", "layer3", "layer4 + 全局平均汇聚"],
         source_head="输出层 fc\n512 → 1000个ImageNet类别",
         target_head="新的输出层 fc：512 → 2\n随机初始化（Xavier），10倍学习率",
-        copy="复制参数", reuse="可选（练习a）：\n重用第934行“hotdog”",
-        freeze="可以冻结\n（练习b）", levels="通用特征 → 特定特征"),
+        copy="复制参数", reuse="可选（练习 4）：\n重用第934行“hotdog”",
+        freeze="可以冻结\n（练习 3）", levels="通用特征 → 特定特征"),
 }
 
 
@@ -90,7 +90,7 @@ def draw(text):
     ax.text((xs + xt) / 2, y0 + 2.5 * dy, text["copy"], ha="center", va="center", color="tab:blue", fontsize=9)
     arrow((xs + 1.65, y_out), (xt - 1.65, y_out), color="tab:orange", ls=(0, (4, 3)))
     ax.text((xs + xt) / 2, y_out + 0.1, text["reuse"], ha="center", va="bottom", color="tab:orange", fontsize=8)
-    # what exercise b may freeze, and where general and specific features live
+    # what exercise 3 may freeze, and where general and specific features live
     ax.add_patch(FancyBboxPatch((xt - 1.75, y0 - 0.42), 3.5, 2 * dy + 0.84, boxstyle="round,pad=0.02", fc="none",
                                 ec="tab:purple", ls="--", lw=1.4))
     ax.text(xt + 2.05, y0 + dy, text["freeze"], rotation=90, ha="center", va="center", color="tab:purple", fontsize=8)
