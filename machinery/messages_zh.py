@@ -487,7 +487,7 @@ ZH = {
     "With {n} test images, one run's test accuracy is uncertain by about ±{se:.2f}: two runs must differ by more "
     "than about {diff:.2f} before the difference means anything.":
         "测试集有 {n} 张图像，一次运行的测试精度本身就有约 ±{se:.2f} 的误差：两次运行相差超过约 {diff:.2f}，这个差别才说明得了什么。",
-    "backward() fails: {error}": "backward() 报错：{error}",
+    "backward() fails: {error}": "backward() 报错：“{error}”",
     "nothing frozen": "不冻结",
     "frozen: whole body": "冻结：整个主体",
     "frozen: stem to {upto}": "冻结：起始层到 {upto}",
@@ -504,4 +504,6 @@ ZH = {
         "另一个输出必须保持随机初始化：请重新运行上面的单元格",
     "hot dog from ImageNet row {k}": "热狗输出取自 ImageNet 第 {k} 行",
     "exercise 4: the hot-dog output starts from ImageNet's class 934": "练习 4：热狗那个输出从 ImageNet 的第 934 类开始",
+    "fine-tuned vs from scratch (this run)": "微调与从零训练（本次运行）",
+    "exercise 1: learning rate": "练习 1：学习率",
 }

@@ -64,7 +64,6 @@ def run_line(title, num_epochs, num_batches, devices, eval_label, scored):
         pass
     what = tr("scored on the {name} set after every epoch", name=name) if scored else \
         tr("no {name} set: nothing is scored between epochs", name=name)
-    title = tr(title.replace("{", "{{").replace("}", "}}"))      # a title that is a catalogue sentence: translated
     return tr("{tag}{title}: {epochs} epoch(s) of {batches} batch(es) on {devices}; {what}",
               tag=caveats.results_tag(), title=title, epochs=num_epochs, batches=num_batches,
               devices=", ".join(map(str, devices)), what=what)

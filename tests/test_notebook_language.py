@@ -21,10 +21,8 @@ ZH_NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks" / "zh").glob("[0-9]*.i
 # Notebooks whose owners are bringing them into Chinese in parallel (issue 17). Strict: once a notebook passes, the
 # xfail fails, and its entry is removed at the merge.
 PRINTS_ENGLISH = {
-    "37_fine_tuning.ipynb": "case lines, table labels, exercise lines (owner: nb37)",
 }
 ENGLISH_COMMENTS = {
-    "37_fine_tuning.ipynb": "three check-cell comments (owner: nb37)",
 }
 ENGLISH_SETUP_COMMENTS = {name: "the setup cell's comments (owner: platform)"
                           for name in ["00_toolkit_tour.ipynb", "38_classify_leaves.ipynb", "40_kaggle_dog.ipynb"]}

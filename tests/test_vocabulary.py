@@ -19,7 +19,6 @@ _CJK = re.compile(f"[{CJK}]")
 # Notebooks whose owners are bringing them to the glossary in parallel (issue 17). Strict: once a notebook passes,
 # the xfail fails, and its entry is removed at the merge.
 VARIANTS_LEFT = {
-    "37_fine_tuning.ipynb": "迭代周期, 准确率, 标号 (owner: nb37)",
 }
 BROKEN_LINES_LEFT = {
 }
