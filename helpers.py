@@ -52,6 +52,7 @@ constant_predictions = scoring.constant       # (probs, classes=None, what=None)
 # What the learner reads: every printed sentence goes through tr() (the notebook's language); check cells call check()
 tr, check, set_language, LearnerError, CheckFailed = messages.tr, messages.check, messages.set_language, \
     messages.LearnerError, messages.CheckFailed
+figure_text = plots.figure_text    # tr() for text in a figure: English where no Chinese font can draw it
 
 
 def dog_breeds():

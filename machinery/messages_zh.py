@@ -506,4 +506,7 @@ ZH = {
     "exercise 4: the hot-dog output starts from ImageNet's class 934": "练习 4：热狗那个输出从 ImageNet 的第 934 类开始",
     "fine-tuned vs from scratch (this run)": "微调与从零训练（本次运行）",
     "exercise 1: learning rate": "练习 1：学习率",
+    "body learning rate (new output layer: 10x)": "主体的学习率（新输出层：10 倍）",
+    "train loss, last epoch": "训练损失（最后一轮）",
+    "test acc, last epoch": "测试精度（最后一轮）",
 }
