@@ -5,7 +5,8 @@ first cell that cannot go on, with one learner message (no traceback, no later c
 
 The photos are the 18 real ones of tests/real_photo_sets.py; the weights cannot be downloaded (the kernel's proxy is
 a closed port and its torch cache is empty), so every run is "real photos, random weights". One epoch per run and one
-configuration per exercise keep a run to a kernel start and a few seconds of training."""
+configuration per exercise keep a run to a kernel start and a few seconds of training. Last, the lecture's DATA_HUB line
+for hotdog, which the notebook shows and runs, is checked against the installed d2l package."""
 import contextlib
 import json
 import os
@@ -172,3 +173,17 @@ def test_notebook_37_stops_once_with_what_to_do(shape, change, cell, error, says
     assert run.error is not None and run.error.code_cell == stop and run.error.ename == error
     assert says in run.error.shown and "Traceback" not in run.error.shown and "File " not in run.error.shown
     assert not run.ran(stop + 1)                         # no cascade: nothing after it ran
+
+
+def test_the_lectures_data_hub_line_is_in_notebook_37_and_is_d2ls():
+    """The DATA_HUB line the lecture and the book type, in sight in both languages and real: executed against the
+    installed d2l package it registers exactly d2l's own entry, and helpers holds the same one."""
+    d2l = pytest.importorskip("d2l.torch")
+    import helpers
+    for lang in ("zh", "en"):
+        code = [c for c in json.loads((NOTEBOOKS / lang / NAME).read_text(encoding="utf-8"))["cells"]
+                if c["cell_type"] == "code" and c["id"] == "c37-08"][0]
+        line = next(l for l in "".join(code["source"]).splitlines() if l.startswith("d2l.DATA_HUB['hotdog']"))
+        hub = {}
+        exec(line, {"d2l": type("d2l", (), {"DATA_HUB": hub, "DATA_URL": d2l.DATA_URL})})
+        assert hub["hotdog"] == d2l.DATA_HUB["hotdog"] == helpers.DATA_HUB["hotdog"]
