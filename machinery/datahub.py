@@ -17,10 +17,12 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from .messages import LearnerError, tr
+
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip", ".tar")
 
 
-class DataUnavailableError(RuntimeError):
+class DataUnavailableError(LearnerError, RuntimeError):
     """The data could not be had (no network, bad transfer, bad archive). The message says what to do."""
 
 
@@ -35,12 +37,13 @@ def sha1_of(path, chunk=1 << 20):
 
 def manual_steps(name, url, path, sha1):
     """What a learner can do by hand when a download fails."""
-    return (f"What to do:\n"
-            f"  1. on a machine with internet, download {url}\n"
-            f"     and put it at {path}" + (f" (its sha1 must be {sha1})" if sha1 else "") + ", then run again; or\n"
-            f"  2. use the synthetic stand-in: set COURSE_DATA_MODE=standin, or call "
-            f"get_dataset({name!r}, mode='standin').\n"
-            f"     Results on the stand-in are NOT results on the real data.")
+    sha = tr(" (its sha1 must be {sha1})", sha1=sha1) if sha1 else ""
+    return tr("What to do:\n"
+              "  1. on a machine with internet, download {url}\n"
+              "     and put it at {path}{sha}, then run again; or\n"
+              "  2. use the synthetic stand-in: set COURSE_DATA_MODE=standin, or call get_dataset({name!r}, "
+              "mode='standin').\n"
+              "     Results on the stand-in are NOT results on the real data.", url=url, path=path, sha=sha, name=name)
 
 
 def fetch(url, path, sha1=None, *, name=None, timeout=30, attempts=2):
@@ -54,7 +57,7 @@ def fetch(url, path, sha1=None, *, name=None, timeout=30, attempts=2):
     if path.exists():
         if sha1 is None or sha1_of(path) == sha1:
             return path
-        print(f"{path} is partial or corrupt (sha1 mismatch): downloading it again.")
+        print(tr("{path} is partial or corrupt (sha1 mismatch): downloading it again.", path=path))
     problem = ""
     for attempt in range(1, attempts + 1):
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
@@ -62,33 +65,39 @@ def fetch(url, path, sha1=None, *, name=None, timeout=30, attempts=2):
             h, size = hashlib.sha1(), 0
             with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
                 expected = resp.headers.get("Content-Length")
-                print(f"Downloading {url} ({int(expected) / 1e6:.1f} MB)" if expected else f"Downloading {url}")
+                print(tr("Downloading {url} ({mb:.1f} MB)", url=url, mb=int(expected) / 1e6) if expected
+                      else tr("Downloading {url}", url=url))
                 while block := resp.read(1 << 20):
                     out.write(block)
                     h.update(block)
                     size += len(block)
             if expected is not None and size != int(expected):
-                problem = f"the transfer was cut short: {size} of {expected} bytes arrived"
+                problem = tr("the transfer was cut short: {size} of {expected} bytes arrived", size=size,
+                             expected=expected)
             elif sha1 is not None and h.hexdigest() != sha1:
-                problem = f"sha1 mismatch: got {h.hexdigest()}, expected {sha1} (a wrong or damaged file)"
+                problem = tr("sha1 mismatch: got {got}, expected {sha1} (a wrong or damaged file)", got=h.hexdigest(),
+                             sha1=sha1)
             else:
                 os.replace(tmp, path)
                 return path
         except urllib.error.HTTPError as e:
-            raise DataUnavailableError(f"Could not download {name!r}: the server answered HTTP {e.code} {e.reason} "
-                                       f"for {url}.\n" + manual_steps(name, url, path, sha1)) from None
+            raise DataUnavailableError(tr("Could not download {name!r}: the server answered HTTP {code} {reason} for "
+                                          "{url}.", name=name, code=e.code, reason=e.reason, url=url) + "\n"
+                                       + manual_steps(name, url, path, sha1)) from None
         except http.client.IncompleteRead as e:
-            problem = f"the transfer was cut short: {len(e.partial)} bytes of the last block arrived"
+            problem = tr("the transfer was cut short: {n} bytes of the last block arrived", n=len(e.partial))
         except (urllib.error.URLError, socket.timeout, ConnectionError, TimeoutError) as e:
             reason = getattr(e, "reason", e)
-            raise DataUnavailableError(f"Could not download {name!r} from {url}: the network is unreachable or "
-                                       f"slow ({reason}).\n" + manual_steps(name, url, path, sha1)) from None
+            raise DataUnavailableError(tr("Could not download {name!r} from {url}: the network is unreachable or slow "
+                                          "({reason}).", name=name, url=url, reason=reason) + "\n"
+                                       + manual_steps(name, url, path, sha1)) from None
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
-        print(f"Attempt {attempt}/{attempts} failed: {problem}.")
-    raise DataUnavailableError(f"Could not download {name!r} from {url}: {problem}. Nothing was saved.\n"
-                               + manual_steps(name, url, path, sha1))
+        print(tr("Attempt {attempt}/{attempts} failed: {problem}.", attempt=attempt, attempts=attempts,
+                 problem=problem))
+    raise DataUnavailableError(tr("Could not download {name!r} from {url}: {problem}. Nothing was saved.", name=name,
+                                  url=url, problem=problem) + "\n" + manual_steps(name, url, path, sha1))
 
 
 def check_members(names, base):
@@ -97,8 +106,9 @@ def check_members(names, base):
     for member in names:
         target = os.path.realpath(os.path.join(base, member))
         if os.path.isabs(member) or (target != base and not target.startswith(base + os.sep)):
-            raise DataUnavailableError(f"Refusing to extract: archive entry {member!r} would be written outside "
-                                       f"{base}. The archive is malformed or malicious; delete it.")
+            raise DataUnavailableError(tr("Refusing to extract: archive entry {member!r} would be written outside "
+                                          "{base}. The archive is malformed or malicious; delete it.", member=member,
+                                          base=base))
 
 
 def archive_stem(path):
@@ -106,7 +116,7 @@ def archive_stem(path):
     for ext in ARCHIVE_SUFFIXES:
         if path.name.endswith(ext):
             return path.name[: -len(ext)]
-    raise DataUnavailableError(f"{path} is not a zip or tar archive; only those can be extracted.")
+    raise DataUnavailableError(tr("{path} is not a zip or tar archive; only those can be extracted.", path=path))
 
 
 def extract(archive, digest=None):
@@ -129,11 +139,11 @@ def extract(archive, digest=None):
             with tarfile.open(archive) as t:
                 check_members(t.getnames(), base_dir)
                 if any(m.issym() or m.islnk() for m in t.getmembers()):
-                    raise DataUnavailableError(f"Refusing to extract {archive}: it contains links.")
+                    raise DataUnavailableError(tr("Refusing to extract {archive}: it contains links.", archive=archive))
                 t.extractall(base_dir)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError) as e:
-        raise DataUnavailableError(f"{archive} is not a readable archive ({e}). Delete it and run again to "
-                                   f"download a fresh copy.") from None
+        raise DataUnavailableError(tr("{archive} is not a readable archive ({e}). Delete it and run again to download "
+                                      "a fresh copy.", archive=archive, e=e)) from None
     marker.write_text(digest)
     return data_dir
 
@@ -155,13 +165,13 @@ def kaggle_folder(name, root):
                 check_members(z.namelist(), folder)
                 z.extractall(folder)
         except zipfile.BadZipFile as e:
-            raise DataUnavailableError(f"{archive} is not a readable zip ({e}). Delete it and download it again.") \
-                from None
+            raise DataUnavailableError(tr("{archive} is not a readable zip ({e}). Delete it and download it again.",
+                                          archive=archive, e=e)) from None
     if not (folder / "train.csv").exists():
-        raise DataUnavailableError(
-            f"The {name!r} data is not in {folder}. Kaggle serves it only to signed-in users who accepted the "
-            f"competition rules (kaggle.com/c/{slug}). With the kaggle CLI and an API token:\n"
-            f"     {command.format(root=root)}\n"
-            f"or download {slug}.zip from the competition page and put it at {archive}. Or use the stand-in: "
-            f"COURSE_DATA_MODE=standin.")
+        raise DataUnavailableError(tr(
+            "The {name!r} data is not in {folder}. Kaggle serves it only to signed-in users who accepted the "
+            "competition rules (kaggle.com/c/{slug}). With the kaggle CLI and an API token:\n     {command}\n"
+            "or download {slug}.zip from the competition page and put it at {archive}. On Kaggle Notebooks, attach "
+            "the competition (Add Input). Or use the stand-in: COURSE_DATA_MODE=standin.", name=name, folder=folder,
+            slug=slug, command=command.format(root=root), archive=archive))
     return folder

@@ -509,4 +509,77 @@ ZH = {
     "body learning rate (new output layer: 10x)": "主体的学习率（新输出层：10 倍）",
     "train loss, last epoch": "训练损失（最后一轮）",
     "test acc, last epoch": "测试精度（最后一轮）",
+
+    # --- platform: machinery.datahub, machinery.platforms, machinery.alttext, tools/run_notebooks.py -------------
+    # datahub: downloads and extraction
+    "What to do:\n  1. on a machine with internet, download {url}\n     and put it at {path}{sha}, then run again; or\n"
+    "  2. use the synthetic stand-in: set COURSE_DATA_MODE=standin, or call get_dataset({name!r}, mode='standin').\n"
+    "     Results on the stand-in are NOT results on the real data.":
+        "怎么办：\n  1. 在能上网的机器上下载 {url}\n     放到 {path}{sha}，然后重新运行；或者\n"
+        "  2. 使用合成的替身数据：设置 COURSE_DATA_MODE=standin，或调用 get_dataset({name!r}, mode='standin')。\n"
+        "     在替身数据上得到的结果不是真实数据上的结果。",
+    " (its sha1 must be {sha1})": "（它的 sha1 必须是 {sha1}）",
+    "{path} is partial or corrupt (sha1 mismatch): downloading it again.":
+        "{path} 不完整或已损坏（sha1 不符）：重新下载。",
+    "Downloading {url} ({mb:.1f} MB)": "正在下载 {url}（{mb:.1f} MB）",
+    "Downloading {url}": "正在下载 {url}",
+    "the transfer was cut short: {size} of {expected} bytes arrived": "传输中断：只收到 {expected} 字节中的 {size} 字节",
+    "sha1 mismatch: got {got}, expected {sha1} (a wrong or damaged file)":
+        "sha1 不符：得到 {got}，应为 {sha1}（文件不对或已损坏）",
+    "Could not download {name!r}: the server answered HTTP {code} {reason} for {url}.":
+        "无法下载 {name!r}：服务器对 {url} 的回应是 HTTP {code} {reason}。",
+    "the transfer was cut short: {n} bytes of the last block arrived": "传输中断：最后一块只收到 {n} 字节",
+    "Could not download {name!r} from {url}: the network is unreachable or slow ({reason}).":
+        "无法从 {url} 下载 {name!r}：网络不通或太慢（{reason}）。",
+    "Attempt {attempt}/{attempts} failed: {problem}.": "第 {attempt}/{attempts} 次尝试失败：{problem}。",
+    "Could not download {name!r} from {url}: {problem}. Nothing was saved.":
+        "无法从 {url} 下载 {name!r}：{problem}。没有保存任何文件。",
+    "Refusing to extract: archive entry {member!r} would be written outside {base}. The archive is malformed or "
+    "malicious; delete it.":
+        "拒绝解压：压缩包中的条目 {member!r} 会被写到 {base} 之外。这个压缩包有缺陷或是恶意的，请删除它。",
+    "{path} is not a zip or tar archive; only those can be extracted.": "{path} 不是 zip 或 tar 压缩包，只能解压这两种。",
+    "Refusing to extract {archive}: it contains links.": "拒绝解压 {archive}：其中含有链接。",
+    "{archive} is not a readable archive ({e}). Delete it and run again to download a fresh copy.":
+        "{archive} 不是可读的压缩包（{e}）。请删除它并重新运行，以下载一份新的。",
+    "{archive} is not a readable zip ({e}). Delete it and download it again.":
+        "{archive} 不是可读的 zip 文件（{e}）。请删除它并重新下载。",
+    "The {name!r} data is not in {folder}. Kaggle serves it only to signed-in users who accepted the competition "
+    "rules (kaggle.com/c/{slug}). With the kaggle CLI and an API token:\n     {command}\nor download {slug}.zip from "
+    "the competition page and put it at {archive}. On Kaggle Notebooks, attach the competition (Add Input). Or use "
+    "the stand-in: COURSE_DATA_MODE=standin.":
+        "{folder} 中没有 {name!r} 数据。Kaggle 只向已登录并接受了竞赛规则的用户提供这份数据（kaggle.com/c/{slug}）。"
+        "装好 kaggle 命令行工具和 API 令牌后运行：\n     {command}\n或者从竞赛页面下载 {slug}.zip，放到 {archive}。"
+        "在 Kaggle Notebooks 上，请把竞赛添加为输入（Add Input）。也可以使用替身数据：COURSE_DATA_MODE=standin。",
+    # platforms: Kaggle Notebooks, 7z archives, loader workers
+    "Kaggle Notebooks input, read-only": "Kaggle Notebooks 的输入目录，只读",
+    "extracted from {src}": "从 {src} 解压",
+    "Kaggle Notebooks: no {slug!r} data under {input} (attach it with Add Input > Competitions > {slug}); looking "
+    "elsewhere.":
+        "Kaggle Notebooks：{input} 下没有 {slug!r} 数据（用 Add Input > Competitions > {slug} 添加它）；改为在别处查找。",
+    "{archive} is not a readable 7z archive ({why}). Delete it and download it again.":
+        "{archive} 不是可读的 7z 压缩包（{why}）。请删除它并重新下载。",
+    "Extracting {archive} needs py7zr or the 7z tool: pip install py7zr":
+        "解压 {archive} 需要 py7zr 或 7z 工具：pip install py7zr",
+    "Extracting {archive} ({mb:.0f} MB, {n:,} entries) to {target}, once; this can take minutes.":
+        "正在把 {archive}（{mb:.0f} MB，{n:,} 个条目）解压到 {target}，只做一次；可能需要几分钟。",
+    "{tool} could not extract {archive}: {why}": "{tool} 无法解压 {archive}：{why}",
+    "  done in {s:.0f} s with {how}.": "  完成，用 {how} 耗时 {s:.0f} 秒。",
+    "Kaggle Notebooks: this submission comes from STAND-IN data, so it is not copied to {target}.":
+        "Kaggle Notebooks：这份提交来自替身数据，所以不复制到 {target}。",
+    "Kaggle Notebooks: the submission is also at {target}, where Submit takes it from.":
+        "Kaggle Notebooks：提交文件也已写到 {target}，Submit 按钮从那里读取它。",
+    "Data loading runs in the main process (num_workers=0): on this system DataLoader workers start with '{method}', "
+    "and such a worker cannot use what a notebook cell defines.":
+        "数据在主进程中读取（num_workers=0）：在这个系统上 DataLoader 的工作进程以 '{method}' 方式启动，"
+        "这样的工作进程用不了笔记本单元里定义的东西。",
+    # alttext: figures' alternative text
+    "Figure: {what}": "图：{what}",
+    "Figure with {n} panel(s) and no titles": "图：{n} 个子图，没有标题",
+    # tools/run_notebooks.py (make run)
+    "stopped at code cell {i}: {error} (see {path})": "停在第 {i} 个代码单元：{error}（见 {path}）",
+    "  ({n} HTML warning(s): {first})": "  （HTML 导出有 {n} 条警告：{first}）",
+    "{ok} of {n} notebooks ran to the end in {s:.0f} s{stopped}. Executed notebooks (.ipynb, .html), figures and "
+    "submissions: {out}":
+        "{n} 个笔记本中有 {ok} 个运行到了最后，用时 {s:.0f} 秒{stopped}。执行后的笔记本（.ipynb、.html）、图和提交文件在：{out}",
+    "; stopped: {names}": "；停下的：{names}",
 }
