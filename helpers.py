@@ -35,6 +35,7 @@ from torch import nn
 from machinery import (accel, caveats, checkpoints, classfolders, coursecode, datahub, duplicates, fastdata, folders,
                        images, labels as label_files, messages, plots, pretrained, progress, scoring, settings,
                        standins, submissions)
+from machinery import alttext, platforms
 from machinery.constants import (CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, DOG_BREEDS, IMAGENET_MEAN,
                                  IMAGENET_STD)
 
@@ -99,6 +100,7 @@ def setup_notebook(chapter, seed=0, min_versions=None):
     from packaging.version import Version
     set_language(messages.notebook_language())
     messages.show_learner_errors_plainly()
+    alttext.install()                   # every figure shown gets alt text (its titles and axis labels)
     for name, minimum in {**MIN_VERSIONS, **(min_versions or {})}.items():
         found = importlib.import_module(name).__version__
         if Version(found.split("+")[0]) < Version(minimum):
@@ -189,6 +191,8 @@ def get_dataset(name, mode=None, data_root=None, *, folder=None, **standin_kwarg
     mode, root = data_mode(mode), Path(data_root or data_dir_root())
     if folder is not None:
         return standins.user_folder(name, folder)
+    if mode != "standin" and (attached := platforms.kaggle_dataset(name)) is not None:
+        return attached                 # Kaggle Notebooks: the competition attached under /kaggle/input
     if mode != "standin":
         try:
             path = datahub.kaggle_folder(name, root) if name in datahub.KAGGLE_ONLY else \
@@ -311,8 +315,9 @@ def split_counts(data_dir):
 # =====================================================================================================================
 
 def default_num_workers():
-    """Loader worker processes: one per core beyond the main one, at most 4 (Colab has 2 cores)."""
-    return min(4, max(0, (os.cpu_count() or 1) - 1))
+    """Loader worker processes: one per core beyond the main one, at most 4 (Colab has 2 cores); 0 in a notebook
+    on Windows and macOS, whose spawned workers cannot import what a notebook cell defines (machinery.platforms)."""
+    return platforms.default_num_workers()
 
 
 def image_folder(root, transform=None, classes=None):
@@ -834,6 +839,7 @@ def write_label_submission(path, ids, labels, columns=("id", "label")):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(path, index=False, encoding="utf-8")
     print(results_tag() + tr("wrote {n} rows to {path}", n=len(df), path=path))
+    platforms.kaggle_submission(path)   # on Kaggle Notebooks, also <kaggle root>/working/submission.csv
     return Path(path)
 
 
@@ -855,6 +861,7 @@ def write_dog_submission(path, ids, probs, breeds):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(path, index=False, encoding="utf-8")
     print(results_tag() + tr("wrote {n} rows x {breeds} breeds to {path}", n=len(df), breeds=len(breeds), path=path))
+    platforms.kaggle_submission(path)   # on Kaggle Notebooks, also <kaggle root>/working/submission.csv
     return Path(path)
 
 

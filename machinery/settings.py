@@ -6,6 +6,11 @@ Environment variables (all optional):
     COURSE_DATA_DIR    where datasets are downloaded and built      (default: <repo>/data)
     COURSE_OUTPUT_DIR  where figures and submissions are written   (default: <repo>/outputs)
     COURSE_HEADLESS    1 = no live plot/progress updates (set by `make test` and `make run`)
+    COURSE_KAGGLE_ROOT Kaggle Notebooks' root folder (default: /kaggle; tests point it elsewhere)
+
+On Kaggle Notebooks (<kaggle root>/input exists) the defaults change: data goes to <kaggle root>/temp/course-data
+(writable, large, not saved with the notebook's output) and outputs to <kaggle root>/working (what Kaggle saves and
+where its "Submit" button looks for submission.csv). The COURSE_* variables still win.
 """
 import os
 from pathlib import Path
@@ -14,14 +19,28 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 DATA_MODES = ("real", "standin", "auto")
 
 
+def kaggle_root():
+    """Kaggle Notebooks' root folder (a Path) when this runs there, that is when <root>/input exists; else None.
+    root: $COURSE_KAGGLE_ROOT, else /kaggle."""
+    root = Path(os.environ.get("COURSE_KAGGLE_ROOT") or "/kaggle").expanduser()
+    return root if (root / "input").is_dir() else None
+
+
 def data_dir_root():
-    """Where archives are downloaded and stand-ins built: $COURSE_DATA_DIR, else <repo>/data."""
-    return Path(os.environ.get("COURSE_DATA_DIR", REPO_DIR / "data")).expanduser()
+    """Where archives are downloaded, extracted and stand-ins built: $COURSE_DATA_DIR, else on Kaggle Notebooks
+    <kaggle root>/temp/course-data, else <repo>/data."""
+    if os.environ.get("COURSE_DATA_DIR"):
+        return Path(os.environ["COURSE_DATA_DIR"]).expanduser()
+    kaggle = kaggle_root()
+    return kaggle / "temp" / "course-data" if kaggle else REPO_DIR / "data"
 
 
 def output_dir(*parts):
-    """The folder for figures, submissions and checkpoints: $COURSE_OUTPUT_DIR or <repo>/outputs, created."""
-    path = Path(os.environ.get("COURSE_OUTPUT_DIR", REPO_DIR / "outputs")).expanduser().joinpath(*parts)
+    """The folder for figures, submissions and checkpoints, created: $COURSE_OUTPUT_DIR, else on Kaggle Notebooks
+    <kaggle root>/working, else <repo>/outputs."""
+    kaggle = kaggle_root()
+    default = kaggle / "working" if kaggle else REPO_DIR / "outputs"
+    path = Path(os.environ.get("COURSE_OUTPUT_DIR") or default).expanduser().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
