@@ -68,13 +68,13 @@ def _plain(text):
 
 def execute_notebook(name, tmp_path, monkeypatch, *, lang="en", env=None, cwd=None, timeout=900, kernel_name=None,
                      **parameters):
-    """Execute notebooks/<lang>/<name> with papermill (parameters injected after its `parameters` cell), headless,
-    with COURSE_OUTPUT_DIR=<tmp_path>/outputs and the environment variables in `env` (None removes one). The
-    working directory is the notebook's folder, as in JupyterLab, unless `cwd` is given (a Colab rehearsal runs it
+    """Execute notebooks/<lang>/<name> (or the notebook at `name`, an absolute path) with papermill (parameters
+    injected after its `parameters` cell), headless, with COURSE_OUTPUT_DIR=<tmp_path>/outputs and the environment
+    variables in `env` (None removes one). The working directory is the notebook's folder, as in JupyterLab, unless `cwd` is given (a Colab rehearsal runs it
     from an empty folder). COURSE_DATA_MODE is left as the test sets it (make test sets 'standin'). kernel_name: a
     kernelspec to run it with instead of the notebook's own (e.g. one that starts the kernel with fewer privileges)."""
     papermill = pytest.importorskip("papermill")
-    source = NOTEBOOKS / lang / name
+    source = NOTEBOOKS / lang / name                # an absolute path (a copy elsewhere) is taken as it is
     outputs = tmp_path / "outputs"
     monkeypatch.setenv("COURSE_HEADLESS", "1")
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(outputs))
@@ -83,7 +83,7 @@ def execute_notebook(name, tmp_path, monkeypatch, *, lang="en", env=None, cwd=No
             monkeypatch.delenv(key, raising=False)
         else:
             monkeypatch.setenv(key, str(value))
-    executed = tmp_path / f"executed-{lang}-{name}"
+    executed = tmp_path / f"executed-{lang}-{Path(name).name}"
     try:
         papermill.execute_notebook(str(source), str(executed), parameters=parameters,
                                    cwd=str(cwd or source.parent), progress_bar=False, log_output=False,
