@@ -107,6 +107,7 @@ photo_sets = _test_module("real_photo_sets")
 _test_module("support")
 _test_module("notebook_runs")
 _test_module("english")
+_test_module("kaggle_tree")
 
 
 @pytest.fixture(scope="session")
