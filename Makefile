@@ -7,6 +7,8 @@
 #   make rehearsal  the CIFAR-10 and dog pipelines at the competitions' full size: time and peak memory per step
 #               against Colab's 12 GB -> outputs/rehearsal.json (generation ~6 min once, ~10 GB disk; REHEARSAL_ARGS=--quick)
 #   make stats  each notebook's language and visible code lines
+#   make colab-links URL=https://github.com/OWNER/REPO   the repository's address -> tools/repository_url.txt, every
+#               notebook's setup cell and the README's Open-in-Colab badges (without URL: rewrite them from the file)
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
@@ -14,7 +16,7 @@ STAMP   = $(VENV)/.installed
 NOTEBOOKS = $(sort $(wildcard notebooks/zh/[0-9]*.ipynb notebooks/en/[0-9]*.ipynb))
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: setup run test unit nbval lab strip bench rehearsal stats clean
+.PHONY: setup run test unit nbval lab strip bench rehearsal stats colab-links clean
 
 setup: $(STAMP)
 
@@ -25,17 +27,9 @@ $(STAMP): pyproject.toml
 	$(PY) -c "import helpers, torch, torchvision, nbval, papermill; from d2l import torch as d2l; print('environment ok: torch', torch.__version__)"
 	touch $(STAMP)
 
+# One line per notebook and a summary (tools/run_notebooks.py); COURSE_LANG=zh prints them in Chinese.
 run: $(STAMP)
-	@start=$$(date +%s); for nb in $(NOTEBOOKS); do \
-	  lang=$$(basename $$(dirname $$nb)); name=$$(basename $$nb .ipynb); t0=$$(date +%s); \
-	  mkdir -p outputs/notebooks/$$lang; \
-	  COURSE_HEADLESS=1 COURSE_OUTPUT_DIR=$(CURDIR)/outputs $(VENV)/bin/papermill --log-level WARNING --cwd $$(dirname $$nb) \
-	    $$nb outputs/notebooks/$$lang/$$name.ipynb || exit 1; \
-	  $(VENV)/bin/jupyter nbconvert --log-level WARN --to html --embed-images \
-	    --TagRemoveInputPreprocessor.enabled=True --TagRemoveInputPreprocessor.remove_input_tags=check \
-	    outputs/notebooks/$$lang/$$name.ipynb || exit 1; \
-	  echo "== $$lang/$$name: $$(( $$(date +%s) - t0 )) s"; \
-	done; echo "Executed notebooks, HTML, figures and submissions are in outputs/ ($$(( $$(date +%s) - start )) s)"
+	@COURSE_HEADLESS=1 COURSE_OUTPUT_DIR=$(CURDIR)/outputs $(PY) tools/run_notebooks.py $(NOTEBOOKS)
 
 # Tests run on stand-in data (COURSE_DATA_MODE=standin) so they need no internet and fit a 2-core CPU.
 test: $(STAMP)
@@ -53,6 +47,9 @@ rehearsal: $(STAMP)
 
 stats:
 	python3 tools/notebook_stats.py 150
+
+colab-links: $(STAMP)
+	$(PY) tools/colab_links.py $(URL)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks
