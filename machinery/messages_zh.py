@@ -582,4 +582,10 @@ ZH = {
     "submissions: {out}":
         "{n} 个笔记本中有 {ok} 个运行到了最后，用时 {s:.0f} 秒{stopped}。执行后的笔记本（.ipynb、.html）、图和提交文件在：{out}",
     "; stopped: {names}": "；停下的：{names}",
+    # tools/colab_links.py (make colab-links)
+    "The address, the setup cells and the Colab badges agree.": "仓库地址、各准备单元和 Colab 徽章一致。",
+    "{url!r} is not a GitHub repository address: give https://github.com/OWNER/REPO":
+        "{url!r} 不是 GitHub 仓库地址：请给出 https://github.com/OWNER/REPO",
+    "Wrote {url} into {file}, {n} setup cells and the README's Colab badges.":
+        "已把 {url} 写入 {file}、{n} 个准备单元和 README 的 Colab 徽章。",
 }

@@ -22,8 +22,10 @@ def code_cells(path):
 
 
 def python_sources():
-    """(where, code) for helpers.py, every machinery module and every notebook code cell (IPython magics dropped)."""
-    for path in [REPO / "helpers.py", *sorted((REPO / "machinery").glob("*.py"))]:
+    """(where, code) for helpers.py, every machinery module, the tools (make run, make colab-links) and every notebook
+    code cell (IPython magics dropped)."""
+    modules = [*sorted((REPO / "machinery").glob("*.py")), *sorted((REPO / "tools").glob("*.py"))]
+    for path in [REPO / "helpers.py", *modules]:
         yield path.name, path.read_text(encoding="utf-8")
     for path in NOTEBOOKS:
         for i, code in enumerate(code_cells(path)):
