@@ -111,7 +111,7 @@ def setup_notebook(chapter, seed=0, min_versions=None):
     seed_everything(seed)
     import matplotlib.pyplot as plt
     plt.rcParams.update({"figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3, "font.size": 10})
-    hint = tr(" (no GPU: the small presets run on a CPU; on Colab choose a GPU runtime)") if device.type == "cpu" \
+    hint = tr(" (no GPU: the small presets run on a CPU; on Colab or Kaggle, turn on a GPU)") if device.type == "cpu" \
         else ""
     print(tr("torch {torch}, device {device}{hint}; data mode '{mode}'{forced}; seed {seed}", torch=torch.__version__,
              device=device, hint=hint, mode=mode, forced=" (COURSE_DATA_MODE)" if settings.mode_forced() else "",
@@ -189,8 +189,8 @@ def get_dataset(name, mode=None, data_root=None, *, folder=None, **standin_kwarg
     standin_kwargs go to the stand-in builder (n_train, n_test, size, num_classes, seed).
     """
     mode, root = data_mode(mode), Path(data_root or data_dir_root())
-    if folder is not None:
-        return standins.user_folder(name, folder)
+    if folder is not None:              # Kaggle CIFAR-10's train.7z and test.7z are extracted once
+        return standins.user_folder(name, platforms.unpacked(name, folder))
     if mode != "standin" and (attached := platforms.kaggle_dataset(name)) is not None:
         return attached                 # Kaggle Notebooks: the competition attached under /kaggle/input
     if mode != "standin":

@@ -13,8 +13,8 @@ ZH = {
     # --- helpers: setup_notebook, choose_preset ------------------------------------------------------------------
     "torch {torch}, device {device}{hint}; data mode '{mode}'{forced}; seed {seed}":
         "torch {torch}，设备 {device}{hint}；数据模式 '{mode}'{forced}；随机种子 {seed}",
-    " (no GPU: the small presets run on a CPU; on Colab choose a GPU runtime)":
-        "（没有 GPU：小预设可以在 CPU 上运行；在 Colab 上请选择 GPU 运行时）",
+    " (no GPU: the small presets run on a CPU; on Colab or Kaggle, turn on a GPU)":
+        "（没有 GPU：小预设可以在 CPU 上运行；在 Colab 或 Kaggle 上请打开 GPU）",
     "{name} {found} is too old for these notebooks: {minimum} or newer is needed. Run `make setup` (or "
     "`pip install -U {name}`) and restart the kernel.":
         "{name} {found} 对这些笔记本来说太旧了，需要 {minimum} 或更新的版本。请运行 `make setup`"

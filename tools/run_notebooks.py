@@ -76,8 +76,10 @@ def run(notebook, out_root):
                                    extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except papermill.PapermillExecutionError:
         stopped = first_error(executed)
+    except Exception as e:                      # the kernel died, a cell timed out, the notebook is not readable...
+        stopped = ("?", f"{type(e).__name__}: {next(iter(str(e).strip().splitlines()), '')}")
     collect = _Collect()
-    html = export_html(executed, collect)
+    html = export_html(executed, collect) if executed.exists() else None
     seconds = time.perf_counter() - start
     label = f"{lang}/{name}"
     if stopped:

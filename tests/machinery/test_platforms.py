@@ -1,6 +1,7 @@
 """machinery.platforms: Kaggle Notebooks' data found with no parameter set, .7z archives extracted once and safely
 (real archives written with py7zr, extracted with the 7z tool and with py7zr), submission.csv where Kaggle's Submit
 takes it, and the number of loader workers."""
+import shutil
 import sys
 from pathlib import Path
 
@@ -117,3 +118,17 @@ def test_on_kaggle_a_submission_is_also_written_where_submit_takes_it(on_kaggle,
     caveats.add("data:cifar10_tiny", "STAND-IN DATA: cifar10_tiny")
     helpers.write_cifar_submission(tmp_path / "sub" / "standin.csv", ["1"], ["frog"])
     assert target.read_bytes() == b"id,label\n1,dog\n2,cat\n" and "not copied" in capsys.readouterr().out
+
+
+def test_a_cifar10_folder_as_the_competition_unzips_is_extracted_once_off_kaggle_too(real_photos, data_root,
+                                                                                        no_caveats, capsys):
+    """KAGGLE_CIFAR10_DIR pointing to the unzipped competition (train.7z, test.7z, trainLabels.csv): no 7z command to
+    run by hand; the archives are extracted once under the data folder."""
+    download = data_root.parent / "downloads" / "cifar-10"
+    for part in ("train", "test"):
+        pack(download / f"{part}.7z", real_photos["cifar"] / part, part)
+    shutil.copyfile(real_photos["cifar"] / "trainLabels.csv", download / "trainLabels.csv")
+    folder = helpers.get_dataset("cifar10_tiny", folder=download)
+    assert folder == data_root / "kaggle" / "cifar-10" and tree(folder / "test") == tree(real_photos["cifar"] / "test")
+    assert capsys.readouterr().out.count("Extracting") == 2
+    assert helpers.get_dataset("cifar10_tiny", folder=download) == folder and "Extracting" not in capsys.readouterr().out
