@@ -186,7 +186,7 @@ def kaggle_submission(path):
     if root is None:
         return None
     target = root / "working" / "submission.csv"
-    if "STAND-IN DATA" in caveats.results_tag():
+    if "STAND-IN DATA" in caveats.tags():
         print(tr("Kaggle Notebooks: this submission comes from STAND-IN data, so it is not copied to {target}.",
                  target=target))
         return None

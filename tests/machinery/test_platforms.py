@@ -115,7 +115,7 @@ def test_on_kaggle_a_submission_is_also_written_where_submit_takes_it(on_kaggle,
     target = on_kaggle / "working" / "submission.csv"
     assert target.read_bytes() == path.read_bytes() == b"id,label\n1,dog\n2,cat\n"
     assert f"also at {target}" in capsys.readouterr().out
-    caveats.add("data:cifar10_tiny", "STAND-IN DATA: cifar10_tiny")
+    caveats.add("data:cifar10_tiny", "STAND-IN DATA")
     helpers.write_cifar_submission(tmp_path / "sub" / "standin.csv", ["1"], ["frog"])
     assert target.read_bytes() == b"id,label\n1,dog\n2,cat\n" and "not copied" in capsys.readouterr().out
 
