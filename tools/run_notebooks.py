@@ -6,12 +6,13 @@
 Each notebook runs with papermill in its own folder (as in JupyterLab), with COURSE_HEADLESS=1 and
 COURSE_OUTPUT_DIR=<repo>/outputs unless set; the executed notebook goes to outputs/notebooks/<lang>/<name>.ipynb and
 its HTML beside it (check cells without their code, figures with their alt text: see machinery/alttext.py and
-tools/nbconvert_templates/course/). What used to scroll past is gone: papermill's progress bar and log, the kernel's
-"running over TCP without encryption" warning (its log is set to errors), nbconvert's "Alternative text is missing"
-(every figure has alt text now). A notebook that stops is reported with the cell and the error, and the others
+tools/nbconvert_templates/course/). What used to scroll past is gone: papermill's progress bar and log; the
+kernel's own log (its "running over TCP without encryption" warning) goes to outputs/notebooks/<lang>/<name>.log
+beside the executed notebook; nbconvert's "Alternative text is missing" (every figure has alt text now). A notebook that stops is reported with the cell and the error, and the others
 still run; the exit status is 1 if any stopped. Warnings from the HTML export are counted on the notebook's line.
 """
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -63,21 +64,39 @@ def export_html(executed, collect):
     return html
 
 
+@contextlib.contextmanager
+def stderr_to(path):
+    """Send this process's standard error, and that of the kernels it starts, to the file at `path`: the kernel's own
+    log ("running over TCP without encryption", "KeyboardInterrupt caught in kernel" at shutdown) and native
+    libraries' messages land there instead of between the lines of `make run`. Python-level errors of a notebook are
+    in the executed notebook itself."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "w", encoding="utf-8") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def run(notebook, out_root):
     """Execute one notebook and export it; returns (ok, line to print)."""
     import papermill
     lang, name = notebook.parent.name, notebook.stem
     executed = out_root / "notebooks" / lang / f"{name}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
-    start, stopped = time.perf_counter(), None
+    start, stopped, log = time.perf_counter(), None, executed.with_suffix(".log")
     try:
-        papermill.execute_notebook(str(notebook), str(executed), cwd=str(notebook.parent), progress_bar=False,
-                                   log_output=False, kernel_name="python3",
-                                   extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        with stderr_to(log):
+            papermill.execute_notebook(str(notebook), str(executed), cwd=str(notebook.parent), progress_bar=False,
+                                       log_output=False, kernel_name="python3")
     except papermill.PapermillExecutionError:
         stopped = first_error(executed)
     except Exception as e:                      # the kernel died, a cell timed out, the notebook is not readable...
-        stopped = ("?", f"{type(e).__name__}: {next(iter(str(e).strip().splitlines()), '')}")
+        stopped = ("?", f"{type(e).__name__}: {next(iter(str(e).strip().splitlines()), '')} ({_short(log)})")
     collect = _Collect()
     html = export_html(executed, collect) if executed.exists() else None
     seconds = time.perf_counter() - start
