@@ -24,8 +24,7 @@ PRINTS_ENGLISH = {
 }
 ENGLISH_COMMENTS = {
 }
-ENGLISH_SETUP_COMMENTS = {name: "the setup cell's comments (owner: platform)"
-                          for name in ["00_toolkit_tour.ipynb", "38_classify_leaves.ipynb", "40_kaggle_dog.ipynb"]}
+ENGLISH_SETUP_COMMENTS = {}      # every zh setup cell comments in Chinese now (tools/colab_links.py writes them)
 
 
 def waiting_for(table):
