@@ -8,12 +8,16 @@ import math
 import os
 import pickle
 import random
+import shutil
 import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from . import storage
+from .messages import tr
 
 REQUIRED = ("epoch", "model", "optimizer", "history", "rng")
 
@@ -37,16 +41,50 @@ def set_rng_state(state):
     random.setstate(state["python"])
 
 
+def state_bytes(obj):
+    """The bytes of the tensors in a (nested) state: about the size torch.save gives it on disk."""
+    if isinstance(obj, torch.Tensor):
+        return obj.nelement() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(state_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(state_bytes(v) for v in obj)
+    return 0
+
+
+def checkpoint_bytes(net, trainer):
+    """An estimate, before training, of one checkpoint's size: the net's state plus the optimiser's, which is
+    empty until the first step (then SGD with momentum holds one buffer per parameter, Adam two; counted as two)."""
+    optimiser = state_bytes(trainer.state_dict()["state"]) or \
+        2 * sum(state_bytes(p) for group in trainer.param_groups for p in group["params"] if p.requires_grad)
+    return state_bytes(net.state_dict()) + optimiser
+
+
 def save_checkpoint(path, **state):
     """torch.save(state) to a temporary file next to `path`, flushed to disk, then renamed over `path`: an
-    interrupted save never leaves a half-written checkpoint, and the previous one survives it."""
+    interrupted save never leaves a half-written checkpoint, and the previous one survives it. When the save fails
+    (a full disk above all), the partial file is removed; a full disk raises storage.StorageError naming the file,
+    the free space and the space needed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        need = state_bytes(state)
+        if isinstance(e, Exception) and storage.disk_full(e, path.parent, need):
+            kept = tr("The previous checkpoint is kept.") if path.exists() else tr("There was no previous checkpoint.")
+            raise storage.StorageError(tr(
+                "The disk is full: the checkpoint {path} could not be saved ({free} free, about {need} needed). {kept} "
+                "The partial file was removed. Free some space (or pass a checkpoint path on another disk) and run "
+                "again: training resumes from the last saved epoch.", path=path, kept=kept,
+                free=storage.size_text(shutil.disk_usage(path.parent).free),
+                need=storage.size_text(need))) from None
+        raise
     os.replace(tmp, path)
 
 
@@ -150,6 +188,10 @@ class Run:
         self.path, self.net, self.trainer, self.scheduler, self.scaler = path, net, trainer, scheduler, scaler
         self.history, self.epochs_done = {k: [] for k in self.HISTORY_KEYS}, 0
         self.settings = optimizer_settings(trainer)           # as the run started: compared on a resume
+        if path:                                              # before the first batch: room for a checkpoint?
+            Path(path).with_name(Path(path).name + ".tmp").unlink(missing_ok=True)   # left by a killed save
+            storage.check_writable(Path(path).parent, tr("the checkpoint {name}", name=Path(path).name),
+                                   checkpoint_bytes(net, trainer))
         if path and Path(path).exists():
             state = resume(path, net, trainer, scheduler, scaler, device)
             self.history, self.epochs_done, self.settings = state["history"], state["epoch"], state["settings"]

@@ -588,4 +588,60 @@ ZH = {
         "{url!r} 不是 GitHub 仓库地址：请给出 https://github.com/OWNER/REPO",
     "Wrote {url} into {file}, {n} setup cells and the README's Colab badges.":
         "已把 {url} 写入 {file}、{n} 个准备单元和 README 的 Colab 徽章。",
+
+    # --- machinery.storage, settings.output_dir, checkpoints, folders, fastdata, labels (robust) ---------------------
+    "{folder} is on Google Drive, but Drive is not mounted at {root}: {what} would go to a local folder that "
+    "disappears when this Colab session ends. Mount Drive first, then run this cell again:\n"
+    "    from google.colab import drive; drive.mount('{root}')":
+        "{folder} 在 Google Drive 上，但 Drive 没有挂载到 {root}：{what}会被写到一个本地目录里，这个 Colab 会话结束时它就会"
+        "消失。请先挂载 Drive，然后重新运行这个单元格：\n"
+        "    from google.colab import drive; drive.mount('{root}')",
+    "Cannot write {what} in {folder} ({error}). Choose a folder you can write to (or make this one writable), then run "
+    "this cell again.":
+        "无法在 {folder} 中写入{what}（{error}）。请选择一个可以写入的目录（或者让这个目录可写），然后重新运行这个单元格。",
+    "Not enough free space for {what} in {folder}: {free} free, about {need} needed. Free some space (old checkpoints, "
+    "outputs, data you no longer need) or choose a folder on another disk, then run this cell again.":
+        "{folder} 中没有足够的空间存放{what}：剩余 {free}，大约需要 {need}。请腾出一些空间（旧的检查点、输出、不再需要的"
+        "数据），或者换一个在另一块磁盘上的目录，然后重新运行这个单元格。",
+    "Not enough free file entries (inodes) for {what} in {folder}: {free} left, {need} needed. Delete files you no "
+    "longer need or choose a folder on another disk, then run this cell again.":
+        "{folder} 中没有足够的文件条目（inode）存放{what}：剩余 {free} 个，需要 {need} 个。请删除不再需要的文件，或者换一个"
+        "在另一块磁盘上的目录，然后重新运行这个单元格。",
+    "figures, checkpoints and submissions": "图、检查点和提交文件",
+    "the checkpoint {name}": "检查点 {name}",
+    "The previous checkpoint is kept.": "之前的检查点仍然保留。",
+    "There was no previous checkpoint.": "之前还没有检查点。",
+    "The disk is full: the checkpoint {path} could not be saved ({free} free, about {need} needed). {kept} The partial "
+    "file was removed. Free some space (or pass a checkpoint path on another disk) and run again: training resumes "
+    "from the last saved epoch.":
+        "磁盘已满：无法保存检查点 {path}（剩余 {free}，大约需要 {need}）。{kept}写了一半的文件已删除。请腾出一些空间（或者"
+        "把检查点路径换到另一块磁盘上）后再运行：训练会从最后保存的那一轮接着进行。",
+    "{data_dir} is read-only: the reorganised folders go to {outside}": "{data_dir} 是只读的：整理后的目录放到 {outside}",
+    "the reorganised folders": "整理后的目录",
+    "Another notebook or process is reorganising into {out}; waiting until it has finished.":
+        "另一个笔记本或进程正在把数据整理到 {out}，等它完成后再继续。",
+    "The disk filled up while reorganising {src} into {out} ({free} free, about {need} needed). What was built was "
+    "removed: no half-built folder will be used. Free some space, then run this cell again.":
+        "把 {src} 整理到 {out} 时磁盘满了（剩余 {free}，大约需要 {need}）。已经建好的部分已删除，不会使用只建了一半的目录。"
+        "请腾出一些空间，然后重新运行这个单元格。",
+    "{n} symbolic link(s)": "{n} 个符号链接",
+    "{n} copied file(s)": "{n} 个复制的文件",
+    "{out}: hard links were not possible here; used {used}.": "{out}：这里无法使用硬链接，改用了{used}。",
+    "the decode cache of {folder}": "{folder} 的解码缓存",
+    "{problem} Until then the decoded images are kept in memory only (this run is not affected).":
+        "{problem}在此之前，解码后的图像只保存在内存中（本次运行不受影响）。",
+    "Another notebook or process is decoding {folder}; waiting until it has finished.":
+        "另一个笔记本或进程正在解码 {folder}，等它完成后再继续。",
+    "Could not write the decode cache {path} ({error}); the partial file was removed. The decoded images are kept in "
+    "memory only.":
+        "无法写入解码缓存 {path}（{error}），写了一半的文件已删除。解码后的图像只保存在内存中。",
+    "the labels of {folder}": "{folder} 的标签",
+    "the table of images under {root}": "{root} 下的图像表格",
+    "Some labels in {where} differ only in upper/lower case or spaces, so each spelling would become a class of its "
+    "own ({n} classes instead of {meant}; a submission's columns would no longer match the competition's). "
+    "Spellings, with their number of images and one id each: {groups}. Give each class one spelling in the label "
+    "file (the competition's own, usually lowercase), then run this cell again.":
+        "{where}中有些标签只在大小写或空格上不同，每种写法都会成为一个单独的类别（{n} 个类别，而不是 {meant} 个；提交文件的"
+        "列也会与竞赛的对不上）。各种写法及其图像数量和其中一个 id：{groups}。请在标签文件中让每个类别只用一种写法（竞赛"
+        "自己的写法，通常是小写），然后重新运行这个单元格。",
 }

@@ -15,6 +15,8 @@ where its "Submit" button looks for submission.csv). The COURSE_* variables stil
 import os
 from pathlib import Path
 
+from . import storage
+
 REPO_DIR = Path(__file__).resolve().parent.parent
 DATA_MODES = ("real", "standin", "auto")
 
@@ -36,13 +38,13 @@ def data_dir_root():
 
 
 def output_dir(*parts):
-    """The folder for figures, submissions and checkpoints, created: $COURSE_OUTPUT_DIR, else on Kaggle Notebooks
-    <kaggle root>/working, else <repo>/outputs."""
+    """The folder for figures, submissions and checkpoints, created and checked writable (storage.check_writable: a
+    clear error now, not after the work): $COURSE_OUTPUT_DIR, else on Kaggle Notebooks <kaggle root>/working, else
+    <repo>/outputs."""
     kaggle = kaggle_root()
     default = kaggle / "working" if kaggle else REPO_DIR / "outputs"
     path = Path(os.environ.get("COURSE_OUTPUT_DIR") or default).expanduser().joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return storage.check_writable(path, storage.tr("figures, checkpoints and submissions"))
 
 
 def data_mode(mode=None):

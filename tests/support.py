@@ -1,7 +1,10 @@
 """Small building blocks shared by several test files (tests/conftest.py loads this module, so `import support`
 works under pytest's importlib import mode too)."""
+import contextlib
 import io
+import subprocess
 import zipfile
+from pathlib import Path
 
 from torch import nn
 from torchvision import transforms as T
@@ -31,3 +34,59 @@ def zip_bytes(files):
         for name, data in files.items():
             z.writestr(name, data)
     return buf.getvalue()
+
+
+@contextlib.contextmanager
+def small_filesystem(path, size):
+    """A real filesystem of `size` (tmpfs size syntax: '2m') mounted at path for the `with` block, unmounted after.
+    Skips the test when mounting is not permitted (it needs root, or CAP_SYS_ADMIN)."""
+    import pytest
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                              capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        pytest.skip("no `mount` command here: a small real filesystem cannot be made")
+    if done.returncode != 0:
+        pytest.skip(f"mounting a {size} tmpfs is not permitted here ({done.stderr.strip()}): needs root")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
+
+
+def remount(path, size):
+    """Give the small filesystem at path a new size (a learner freeing space)."""
+    subprocess.run(["mount", "-o", f"remount,size={size}", str(path)], check=True, capture_output=True, timeout=30)
+
+
+def run_unprivileged(code, *args, env=None, timeout=300):
+    """Run `code` (Python, with helpers importable) in a subprocess as a user without override rights: as root
+    (which ignores permission bits) through `setpriv` as the user 'nobody', with no capabilities left; otherwise as
+    the current user. Returns the CompletedProcess (text)."""
+    import os
+    import shutil
+    import sys
+    import pytest
+    prefix = []
+    if os.geteuid() == 0:
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without `setpriv`: cannot drop to a user without override rights")
+        prefix = ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups",
+                  "--inh-caps=-all"]
+    env = {**os.environ, "PYTHONPATH": str(helpers.REPO_DIR), "COURSE_HEADLESS": "1", "MPLCONFIGDIR": "/tmp",
+           "HOME": "/tmp", "OMP_NUM_THREADS": "1", **(env or {})}
+    check = "import os, sys\nassert os.geteuid() != 0, 'still root'\n"
+    return subprocess.run([*prefix, sys.executable, "-c", check + code, *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def world_readable_tmpdir():
+    """A fresh folder that any user can enter and read (pytest's tmp_path is private to its owner)."""
+    import os
+    import tempfile
+    path = tempfile.mkdtemp(prefix="course-test-")
+    os.chmod(path, 0o755)
+    return Path(path)
