@@ -1,5 +1,6 @@
 """machinery.checkpoints: atomic saves, all-or-nothing resumes, and a training run that never loses a good state."""
 import math
+import shutil
 
 import pytest
 import torch
@@ -7,7 +8,7 @@ from torch import nn
 
 import helpers
 import support
-from machinery import checkpoints
+from machinery import checkpoints, storage
 
 
 
@@ -87,6 +88,48 @@ def test_save_checkpoint_is_atomic(tmp_path, monkeypatch):
     assert torch.load(path, weights_only=False)["epoch"] == 1    # the good checkpoint survived
 
 
+
+
+class _FillDiskAt:
+    """A loader wrapper: at batch `at` (counted over all epochs) another program fills the filesystem of `folder`,
+    leaving `leave` bytes free (the file <folder>/filler)."""
+
+    def __init__(self, loader, at, folder, leave):
+        self.loader, self.at, self.folder, self.leave, self.n = loader, at, folder, leave, 0
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for batch in self.loader:
+            if self.n == self.at:
+                with open(self.folder / "filler", "wb") as f:
+                    f.write(bytes(shutil.disk_usage(self.folder).free - self.leave))
+            self.n += 1
+            yield batch
+
+
+def test_a_full_disk_at_save_keeps_the_previous_checkpoint_and_removes_the_partial_file(tmp_path):
+    """A real 8 MiB filesystem: room for the run when it starts (the check before the first batch passes), then
+    another program fills it during epoch 2. The save of epoch 2 fails with a message naming the file, the free and
+    the needed space; epoch 1's checkpoint stays, no .tmp stays; once space is freed the run resumes from epoch 1."""
+    with support.small_filesystem(tmp_path / "disk", "8m") as disk:
+        ckpt = disk / "run.pt"
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Flatten(), nn.Linear(192, 1024), nn.ReLU(), nn.Linear(1024, 10))     # 0.8 MB
+        trainer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)                        # + 0.8 MB momentum
+        loader = _FillDiskAt(_tensor_loader(), at=5, folder=disk, leave=2 ** 20)     # 4 batches/epoch: in epoch 2
+        with pytest.raises(storage.StorageError) as err:
+            _train(net, trainer, 3, ckpt, loader)
+        assert str(err.value) == (
+            f"The disk is full: the checkpoint {ckpt} could not be saved (1.0 MB free, about 1.7 MB needed). The "
+            "previous checkpoint is kept. The partial file was removed. Free some space (or pass a checkpoint path on "
+            "another disk) and run again: training resumes from the last saved epoch.")
+        assert torch.load(ckpt, weights_only=False)["epoch"] == 1
+        assert sorted(p.name for p in disk.iterdir()) == ["filler", "run.pt"]          # no run.pt.tmp
+        (disk / "filler").unlink()                                         # the learner frees space, runs again
+        history = _train(net, torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9), 3, ckpt)
+        assert history["epoch"] == [1, 2, 3] and torch.load(ckpt, weights_only=False)["epoch"] == 3
 
 
 # --- training never loses a good state ------------------------------------------------------------------------------
@@ -180,7 +223,7 @@ import os, sys, time, torch
 from torch import nn
 sys.path.insert(0, {repo!r})
 import helpers
-from machinery import checkpoints
+from machinery import checkpoints, storage
 
 kill_at = os.environ.get("KILL_AT", "")            # "epoch:batch" (mid-epoch) or "save:epoch" (mid-save)
 ready = os.environ.get("READY", "")
