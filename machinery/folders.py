@@ -11,8 +11,9 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import settings
+from . import settings, storage
 from .constants import IMAGE_EXTENSIONS, STRAY_FILES
+from .messages import tr
 
 TREE = "train_valid_test"
 _DIGIT_RUNS = re.compile(r"(\d+)")
@@ -68,11 +69,12 @@ def tree_root(data_dir):
     <output dir>/reorganised/<folder name>-<hash>/train_valid_test instead, and a line says so once."""
     data_dir = Path(data_dir).resolve()
     inside = data_dir / TREE
-    if inside.exists() or os.access(data_dir, os.W_OK):
+    if os.access(inside, os.W_OK) if inside.exists() else os.access(data_dir, os.W_OK):
         return inside
     digest = hashlib.sha1(str(data_dir).encode()).hexdigest()[:8]
     outside = settings.output_dir("reorganised", f"{data_dir.name}-{digest}") / TREE
-    _say_once(("tree", str(data_dir)), f"{data_dir} is read-only: the reorganised folders go to {outside}")
+    _say_once(("tree", str(data_dir)), tr("{data_dir} is read-only: the reorganised folders go to {outside}",
+                                          data_dir=data_dir, outside=outside))
     return outside
 
 
@@ -130,35 +132,112 @@ def _read_manifest(path):
         return None
 
 
+def _write_json(path, obj):
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj))
+    os.replace(tmp, path)
+
+
+def plan_folders(plan):
+    """{(split, label): set of file names} that a plan [(file, split, label)] puts in place."""
+    expected = collections.defaultdict(set)
+    for f, split, label in plan:
+        expected[split, label].add(f)
+    return expected
+
+
+def tree_complete(out, splits, expected):
+    """True when the splits of the tree at `out` hold exactly what `expected` ({(split, label): file names}) says:
+    every class folder and every file present, and no other class folder or image (stray files are ignored)."""
+    for split in splits:
+        try:
+            labels = {e.name for e in os.scandir(out / split) if e.is_dir()}
+        except OSError:
+            return False
+        if labels != {label for s, label in expected if s == split}:
+            return False
+    for (split, label), names in expected.items():
+        try:
+            present = set(os.listdir(out / split / label))
+        except OSError:
+            return False
+        if not names <= present or any(_is_image(n) for n in present - names):
+            return False
+    return True
+
+
+def room_needed(src, plan, mode):
+    """(bytes, inodes) that a tree of `plan` takes, for the mode link_or_copy will use: directory entries for hard
+    links (about 64 bytes each), a block and an inode per symbolic link, the files' own blocks for copies (4 KiB
+    blocks). src: the source folder, ending with a separator."""
+    n_folders = len({(split, label) for _, split, label in plan}) + 4
+    if mode == "link":
+        return 64 * len(plan) + 4096 * n_folders, n_folders
+    if mode == "symlink":
+        return 4096 * (len(plan) + n_folders), len(plan) + n_folders
+    size = {f: os.stat(src + f).st_size for f in {f for f, _, _ in plan}}
+    return sum(-(-size[f] // 4096) * 4096 for f, _, _ in plan) + 4096 * n_folders, len(plan) + n_folders
+
+
+def _build_aside(out, src, plan, splits, link):
+    """Build `splits` of the plan in <out>/.building, then move each split into place with one rename; return the
+    Counter of link modes. The old splits (no longer trusted) and a build left by a killed process go first. The
+    room is checked first (storage.check_writable, with room_needed); a disk that fills up anyway removes what was
+    built and raises StorageError."""
+    stage, need = out / ".building", 0
+    for old in [stage, *(out / split for split in splits)]:
+        if old.exists():
+            shutil.rmtree(old)
+    stage.mkdir()
+    try:
+        mode = "copy" if not link else link_or_copy(src + plan[0][0], stage / ".probe") if plan else "link"
+        (stage / ".probe").unlink(missing_ok=True)
+        need, files = room_needed(src, plan, mode)
+        storage.check_writable(out, tr("the reorganised folders"), need, files)
+        target = {key: os.path.join(stage, *key) for key in plan_folders(plan)}
+        modes = link_all(((src + f, target[split, label]) for f, split, label in plan), link=link)
+        for split in splits:
+            (stage / split).mkdir(exist_ok=True)
+            os.replace(stage / split, out / split)
+    except BaseException as e:
+        shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(e, OSError) and not isinstance(e, storage.StorageError) and storage.disk_full(e, out, need):
+            raise storage.StorageError(tr(
+                "The disk filled up while reorganising {src} into {out} ({free} free, about {need} needed). What was "
+                "built was removed: no half-built folder will be used. Free some space, then run this cell again.",
+                src=src, out=out, free=storage.size_text(shutil.disk_usage(out).free),
+                need=storage.size_text(need))) from None
+        raise
+    stage.rmdir()
+    return modes
+
+
 def write_tree(data_dir, src, plan, splits, params, manifest, link=True):
     """Build the part `splits` of the reorganised tree of data_dir (at tree_root(data_dir)): every (file, split,
     label) of `plan` becomes <tree>/<split>/<label>/<file>, linked from <src>/<file> (link=False: copied).
 
-    Nothing happens when the tree's manifest says it was built from the same `params` and the same source files:
-    names, labels and a fingerprint of each file (inode numbers for a tree of links; size and mtime when it holds
-    copies, which go stale on an in-place rewrite). Otherwise the splits are removed and rebuilt, and the manifest
-    is written last, so an interrupted build is redone. Returns True if it built."""
-    out = tree_root(data_dir)
-    manifest, folders = out / manifest, [out / s for s in splits]
-    built = _read_manifest(manifest) or {}
-    label_of = {f: label for f, _, label in plan}
-    params = {**params, "link": link,
-              "files": listing_fingerprint(src, label_of, stats=not link or built.get("copies", False))}
-    if all(f.exists() for f in folders) and {k: v for k, v in built.items() if k != "copies"} == \
-            json.loads(json.dumps(params)):
-        return False
-    for folder in folders:
-        if folder.exists():
-            shutil.rmtree(folder)
-    if manifest.exists():
-        manifest.unlink()
-    src = os.path.join(src, "")
-    target = {key: os.path.join(out, *key) for key in {(split, label) for _, split, label in plan}}
-    modes = link_all(((src + f, target[split, label]) for f, split, label in plan), link=link)
-    for folder in folders:
-        folder.mkdir(parents=True, exist_ok=True)
+    Nothing happens when the tree's manifest says it was built from the same `params` and the same source files
+    (names, labels and a fingerprint of each file: inode numbers for a tree of links; size and mtime when it holds
+    copies, which go stale on an in-place rewrite) AND the tree holds exactly the plan's files (tree_complete).
+    Otherwise the splits are rebuilt aside and moved into place (_build_aside), and the manifest, removed first, is
+    written last. Two processes on one folder take turns (a lock file, <tree>/.lock; the second waits, says so,
+    then finds the tree built); a process killed mid-way leaves nothing that is trusted. Returns True if it built."""
+    out = storage.check_writable(tree_root(data_dir), tr("the reorganised folders"))
+    waiting = tr("Another notebook or process is reorganising into {out}; waiting until it has finished.", out=out)
+    with storage.locked(out / ".lock", waiting):
+        built = _read_manifest(out / manifest) or {}
+        label_of = {f: label for f, _, label in plan}
+        params = {**params, "link": link,
+                  "files": listing_fingerprint(src, label_of, stats=not link or built.get("copies", False))}
+        if {k: v for k, v in built.items() if k != "copies"} == json.loads(json.dumps(params)) and \
+                tree_complete(out, splits, plan_folders(plan)):
+            return False
+        (out / manifest).unlink(missing_ok=True)                 # from here on, nothing trusts these splits
+        modes = _build_aside(out, os.path.join(src, ""), plan, splits, link)
+        _write_json(out / manifest, {**params, "copies": bool(modes.get("copy"))})
     if link and (modes.get("symlink") or modes.get("copy")):
-        _say_once(("modes", str(out)), f"{out}: hard links were not possible here; used "
-                  + ", ".join(f"{n} {m}{'s' if n > 1 else ''}" for m, n in modes.items() if m != "link") + ".")
-    manifest.write_text(json.dumps({**params, "copies": bool(modes.get("copy"))}))
+        used = {"symlink": tr("{n} symbolic link(s)", n=modes["symlink"]), "copy": tr("{n} copied file(s)",
+                                                                                      n=modes["copy"])}
+        _say_once(("modes", str(out)), tr("{out}: hard links were not possible here; used {used}.", out=out,
+                                          used=", ".join(used[m] for m in ("symlink", "copy") if modes.get(m))))
     return True

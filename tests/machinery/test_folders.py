@@ -39,7 +39,7 @@ def test_write_tree_says_once_when_links_were_impossible(tmp_path, monkeypatch, 
     plan = [(f"{k}.png", "train", "a") for k in range(3)]
     assert folders.write_tree(tmp_path, tmp_path / "src", plan, ["train"], {"v": 1}, ".m.json")
     out = capsys.readouterr().out
-    assert out.count("hard links were not possible") == 1 and "3 symlinks" in out
+    assert out.count("hard links were not possible") == 1 and "3 symbolic link(s)" in out
     assert not folders.write_tree(tmp_path, tmp_path / "src", plan, ["train"], {"v": 1}, ".m.json")
 
 
