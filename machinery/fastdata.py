@@ -7,6 +7,7 @@ device, and each batch is augmented there (torchvision.transforms.v2 applied to 
 flip for the whole batch). `fast_loaders` is the one-flag switch: the same split names as
 helpers.reorganised_loaders; the ImageFolder path stays the default for teaching.
 """
+import contextlib
 import hashlib
 import json
 import math
@@ -20,9 +21,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import storage
 from .accel import device_for
 from .constants import CIFAR10_MEAN, CIFAR10_STD, IMAGE_EXTENSIONS, IMAGENET_MEAN, IMAGENET_STD
 from .images import load_rgb
+from .messages import tr
 
 FAST_CACHE_VERSION = 2          # 2: pixels stored channels-last (N, H, W, 3)
 _FAST_CACHE: dict = {}   # (folder, size tag) -> (fingerprint, CachedImageFolder): decoded sets reused in this process
@@ -85,6 +88,74 @@ def _decode(path, size):
     return np.asarray(img), original
 
 
+def _decode_all(paths, size, first, workers=None):
+    """Decode every file of `paths` (first: paths[0] already decoded) into one (N, H, W, 3) uint8 array, on
+    `workers` threads; returns (array, (N, 2) int64 tensor of the files' own heights and widths)."""
+    array = np.empty((len(paths), *first.shape), dtype=np.uint8)
+    sizes = torch.empty(len(paths), 2, dtype=torch.int64)
+
+    def fill(i):
+        img, (sizes[i, 0], sizes[i, 1]) = _decode(paths[i], size)
+        if img.shape != first.shape:
+            raise ValueError(f"{paths[i]} is {img.shape[1]}x{img.shape[0]}, {paths[0]} is "
+                             f"{first.shape[1]}x{first.shape[0]}: pass cache_size= to fast_loaders "
+                             f"(size= to image_folder_cache) to resize them to one size")
+        array[i] = img
+    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        list(pool.map(fill, range(len(paths))))
+    return array, sizes
+
+
+def _cache_writable(cache_dir, folder, need_bytes=0):
+    """True when the decode cache of `folder` can be written in cache_dir (storage.check_writable, with room for
+    need_bytes); otherwise a warning says why, and the decoded images stay in memory only."""
+    try:
+        storage.check_writable(cache_dir, tr("the decode cache of {folder}", folder=folder.name), need_bytes)
+        return True
+    except storage.StorageError as e:
+        warnings.warn(tr("{problem} Until then the decoded images are kept in memory only (this run is not "
+                         "affected).", problem=e), stacklevel=3)
+        return False
+
+
+def _load_disk_cache(npy, meta, fingerprint, n, memmap=False):
+    """(images (N, 3, H, W) uint8, sizes (N, 2)) from the decode cache on disk when its manifest `meta` says it was
+    made from `fingerprint` and the pixels hold n images of the manifest's shape; else None (absent, stale or
+    damaged: it is rebuilt)."""
+    try:
+        info = json.loads(meta.read_text())
+        if info.get("fingerprint") != fingerprint:
+            return None
+        array = np.load(npy, mmap_mode="c" if memmap else None)
+        if list(array.shape) != info["shape"] or array.shape[0] != n:
+            return None
+        return torch.from_numpy(array).permute(0, 3, 1, 2), torch.tensor(info["sizes"], dtype=torch.int64)
+    except (ValueError, OSError, KeyError):
+        return None
+
+
+def _save_disk_cache(npy, meta, array, info):
+    """Write a decode cache: the old manifest goes first, the pixels are written aside and renamed into place, the
+    manifest comes last (renamed into place too). A process killed on the way leaves pixels without a manifest,
+    which nobody trusts, and at most a .tmp file, which the next writer removes. A failed write (a full disk)
+    removes its partial file and warns: the decoded images are then kept in memory only."""
+    for stale in [meta, *npy.parent.glob(f"{npy.name}.*.tmp"), *meta.parent.glob(f"{meta.name}.*.tmp")]:
+        stale.unlink(missing_ok=True)
+    tmp, meta_tmp = (p.with_name(f"{p.name}.{os.getpid()}.tmp") for p in (npy, meta))
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, array)
+        os.replace(tmp, npy)
+        meta_tmp.write_text(json.dumps(info))
+        os.replace(meta_tmp, meta)
+    except OSError as e:
+        for partial in (tmp, meta_tmp, npy):
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+        warnings.warn(tr("Could not write the decode cache {path} ({error}); the partial file was removed. The "
+                         "decoded images are kept in memory only.", path=npy, error=e.strerror or e), stacklevel=3)
+
+
 def image_folder_cache(folder, size=None, store="disk", memmap=False, workers=None, classes=None):
     """Decode the ImageFolder-style `folder` (<folder>/<class>/<image>) once; return a CachedImageFolder.
 
@@ -127,42 +198,23 @@ def image_folder_cache(folder, size=None, store="disk", memmap=False, workers=No
     cache_dir = folder.parent / f".{folder.name}.fastcache"
     npy, meta = cache_dir / f"{tag}.npy", cache_dir / f"{tag}.json"
     targets = torch.tensor([t for _, t in samples], dtype=torch.int64)
-    images = None
-    if store == "disk" and meta.exists() and npy.exists():
-        try:
-            info = json.loads(meta.read_text())
-            if info.get("fingerprint") == fingerprint:
-                images = torch.from_numpy(np.load(npy, mmap_mode="c" if memmap else None)).permute(0, 3, 1, 2)
-                sizes = torch.tensor(info["sizes"], dtype=torch.int64)
-        except (ValueError, OSError, KeyError):
-            images = None           # a damaged cache is simply rebuilt
-    if images is None:
-        paths = [p for p, _ in samples]
-        first, _ = _decode(paths[0], size)
-        array = np.empty((len(paths), *first.shape), dtype=np.uint8)
-        sizes = torch.empty(len(paths), 2, dtype=torch.int64)
-
-        def fill(i):
-            img, (sizes[i, 0], sizes[i, 1]) = _decode(paths[i], size)
-            if img.shape != first.shape:
-                raise ValueError(f"{paths[i]} is {img.shape[1]}x{img.shape[0]}, {paths[0]} is "
-                                 f"{first.shape[1]}x{first.shape[0]}: pass cache_size= to fast_loaders "
-                                 f"(size= to image_folder_cache) to resize them to one size")
-            array[i] = img
-        with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
-            list(pool.map(fill, range(len(paths))))
-        images = torch.from_numpy(array).permute(0, 3, 1, 2)       # (N, 3, H, W), channels-last: no copy
-        if store == "disk":
-            try:                    # write aside, then rename: a crash never leaves a half-written cache
-                cache_dir.mkdir(exist_ok=True)
-                with open(npy.with_suffix(".tmp"), "wb") as f:
-                    np.save(f, array)
-                os.replace(npy.with_suffix(".tmp"), npy)
-                meta.write_text(json.dumps({"fingerprint": fingerprint, "shape": list(array.shape),
-                                            "classes": classes, "size": tag, "sizes": sizes.tolist()}))
-            except OSError as e:
-                warnings.warn(f"could not write the decode cache in {cache_dir} ({e}); keeping it in memory only",
-                              stacklevel=2)
+    paths = [p for p, _ in samples]
+    if store == "disk" and not _cache_writable(cache_dir, folder):
+        store = "memory"
+    waiting = tr("Another notebook or process is decoding {folder}; waiting until it has finished.", folder=folder)
+    with storage.locked(cache_dir / f"{tag}.lock", waiting) if store == "disk" else contextlib.nullcontext():
+        loaded = _load_disk_cache(npy, meta, fingerprint, len(paths), memmap) if store == "disk" else None
+        if loaded is not None:
+            images, sizes = loaded
+        else:
+            first, _ = _decode(paths[0], size)
+            if store == "disk" and not _cache_writable(cache_dir, folder, len(paths) * first.nbytes):
+                store = "memory"
+            array, sizes = _decode_all(paths, size, first, workers)
+            images = torch.from_numpy(array).permute(0, 3, 1, 2)       # (N, 3, H, W), channels-last: no copy
+            if store == "disk":
+                _save_disk_cache(npy, meta, array, {"fingerprint": fingerprint, "shape": list(array.shape),
+                                                    "classes": classes, "size": tag, "sizes": sizes.tolist()})
     dataset = CachedImageFolder(folder, images, targets, classes, samples, sizes)
     _FAST_CACHE[key] = (fingerprint, dataset)
     return dataset

@@ -453,3 +453,91 @@ def test_a_corrupt_image_is_named_and_no_cache_is_written(cifar_tree):
     with pytest.raises(OSError, match=str(bad)):
         fastdata.image_folder_cache(train, store="disk")
     assert not list(cifar_tree.glob(".train.fastcache/*.npy"))
+
+
+# ------------------------------------------------------------------------- the decode cache: concurrency, kills, disks
+
+CACHE_CHILD = r"""
+import hashlib, os, sys, time
+import numpy as np
+from machinery import fastdata
+if sys.argv[3]:                                    # write half a cache, then pause (to be SIGKILLed)
+    def slow_save(f, array):
+        f.write(b"\x93NUMPY half a cache")
+        f.flush()
+        open(sys.argv[3], "w").close()
+        time.sleep(120)
+    np.save = slow_save
+while sys.argv[2] and not os.path.exists(sys.argv[2]):   # wait for the go signal
+    time.sleep(0.001)
+ds = fastdata.image_folder_cache(sys.argv[1], store="disk")
+print(hashlib.sha1(ds.images.contiguous().numpy().tobytes()).hexdigest())
+"""
+
+
+def _cache_child(folder, go="", pause=""):
+    import subprocess
+    env = {**os.environ, "PYTHONPATH": str(helpers.REPO_DIR), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-c", CACHE_CHILD, str(folder), str(go), str(pause)], env=env,
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _digest(ds):
+    import hashlib
+    return hashlib.sha1(ds.images.contiguous().numpy().tobytes()).hexdigest()
+
+
+def test_two_processes_decoding_one_folder_get_the_same_complete_cache(cifar_tree, tmp_path):
+    import time
+    folder = cifar_tree / "train"
+    fastdata._FAST_CACHE.clear()
+    expected = _digest(fastdata.image_folder_cache(folder, store="memory"))
+    fastdata._FAST_CACHE.clear()
+    go = tmp_path / "go"
+    procs = [_cache_child(folder, go) for _ in range(2)]
+    time.sleep(0.5)
+    go.touch()
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [o.strip().splitlines()[-1] for o in outs] == [expected, expected], outs
+    cache = sorted(p.name for p in (cifar_tree / ".train.fastcache").iterdir())
+    assert cache == ["asis.json", "asis.lock", "asis.npy"]                        # no partial file left
+    assert _digest(fastdata.image_folder_cache(folder, store="disk")) == expected     # read from the disk
+
+
+def test_a_cache_write_killed_mid_way_is_not_trusted(cifar_tree, tmp_path):
+    import signal
+    import time
+    folder = cifar_tree / "train"
+    ready = tmp_path / "ready"
+    proc = _cache_child(folder, pause=ready)
+    deadline = time.time() + 120
+    while not ready.exists():
+        assert proc.poll() is None and time.time() < deadline, proc.stdout.read()
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(60)
+    cache_dir = cifar_tree / ".train.fastcache"
+    assert not (cache_dir / "asis.json").exists() and list(cache_dir.glob("asis.npy.*.tmp"))
+    fastdata._FAST_CACHE.clear()
+    expected = _digest(fastdata.image_folder_cache(folder, store="memory"))
+    fastdata._FAST_CACHE.clear()
+    assert _digest(fastdata.image_folder_cache(folder, store="disk")) == expected        # rebuilt, not trusted
+    assert sorted(p.name for p in cache_dir.iterdir()) == ["asis.json", "asis.lock", "asis.npy"]
+
+
+def test_a_decode_cache_without_room_stays_in_memory_and_says_why(cifar_standin, tmp_path):
+    """A real 2 MiB filesystem holding the data and its tree of links: the 0.55 MB cache (+ margin) does not fit."""
+    import support
+    with support.small_filesystem(tmp_path / "disk", "2m") as disk:
+        data = disk / "kaggle_cifar10_tiny"
+        shutil.copytree(cifar_standin, data)
+        helpers.reorg_kaggle_data(data, "trainLabels.csv", 0.1)
+        folder = data / "train_valid_test" / "train"
+        fastdata._FAST_CACHE.clear()
+        with pytest.warns(UserWarning, match=r"Not enough free space for the decode cache of train in .*"
+                                             r"Until then the decoded images are kept in memory only"):
+            ds = fastdata.image_folder_cache(folder, store="disk")
+        cache_dir = data / "train_valid_test" / ".train.fastcache"
+        assert [p.name for p in cache_dir.iterdir()] == ["asis.lock"]                 # nothing half-written
+        fastdata._FAST_CACHE.clear()
+        assert _digest(ds) == _digest(fastdata.image_folder_cache(folder, store="memory")) and len(ds) == 180
