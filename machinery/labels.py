@@ -1,10 +1,18 @@
 """Label files and tables: reading them as UTF-8 whatever the locale, and checking them against the image files
 before anything is built from them. Every problem names the file, the line or the images concerned."""
+import collections
 import csv
 from pathlib import Path
 
 from .constants import IMAGE_EXTENSIONS
 from .folders import natural_key
+from .messages import LearnerError, tr
+
+
+class NearDuplicateLabels(LearnerError, ValueError):
+    """Labels that are equal but for upper/lower case or spaces ('beagle', 'Beagle '): they would become separate
+    classes. Refused, not merged: the spelling that survives becomes a class name and a submission's column, and
+    only the learner knows which one the competition expects."""
 
 
 def csv_rows(fname, ncols=2):
@@ -27,10 +35,39 @@ def csv_rows(fname, ncols=2):
             raise ValueError(f"{fname}, line {lineno}: expected {ncols} non-empty cells, got {row!r}")
 
 
+def label_key(label):
+    """What two labels that mean the same class share: spaces stripped (and runs of them made one), case ignored."""
+    return " ".join(str(label).split()).casefold()
+
+
+def refuse_near_duplicates(label_of, where):
+    """Raise NearDuplicateLabels naming, in one message, every group of labels of label_of ({id: label}) that are
+    equal after stripping spaces and ignoring case, with how many ids each spelling has and its first id. `where`
+    (words for the learner) says whose labels these are."""
+    count, first = collections.Counter(label_of.values()), {}
+    for key, label in label_of.items():
+        first.setdefault(label, key)
+    groups = collections.defaultdict(list)
+    for label in count:
+        groups[label_key(label)].append(label)
+    clashes = [sorted(g, key=str) for g in groups.values() if len(g) > 1]
+    if clashes:
+        text = "; ".join(", ".join(f"{label!r} \u00d7{count[label]} (id {first[label]!r})" for label in g)
+                         for g in clashes)
+        raise NearDuplicateLabels(tr(
+            "Some labels in {where} differ only in upper/lower case or spaces, so each spelling would become a class "
+            "of its own ({n} classes instead of {meant}; a submission's columns would no longer match the "
+            "competition's). Spellings, with their number of images and one id each: {groups}. Give each class one "
+            "spelling in the label file (the competition's own, usually lowercase), then run this cell again.",
+            where=where, n=len(count), meant=len(groups), groups=text))
+
+
 def group_by_label(files, labels, folder):
     """{label: [file names]} for the image files of `folder` (natural order kept), after checking that every image
     has a label and every label an image (ValueError naming up to 10 of each, with a hint when the ids look like
-    file names). An id is its file name without the extension ('a.b.png' has id 'a.b')."""
+    file names), and that no two labels differ only in case or spaces (NearDuplicateLabels). An id is its file name
+    without the extension ('a.b.png' has id 'a.b')."""
+    refuse_near_duplicates(labels, tr("the labels of {folder}", folder=folder))
     stem = {f: f.rpartition(".")[0] or f for f in files}         # list_images keeps only names with a suffix
     unlabelled = [f for f in files if stem[f] not in labels]
     missing = sorted(set(labels) - set(stem.values()), key=natural_key)
@@ -56,13 +93,17 @@ def check_image_table(df, root, image_col, label_col, classes=None):
     """Check a table of image paths (Classify Leaves' train.csv/test.csv) against the files under root; returns
     (the table without exact duplicate rows, the class list or None when there is no label column, number of
     duplicates dropped). Raises ValueError naming the rows for: a missing column, an image listed with two
-    labels, a listed file that does not exist, a label outside `classes`."""
+    labels, a listed file that does not exist, a label outside `classes`, labels that differ only in case or
+    spaces (NearDuplicateLabels)."""
     if image_col not in df.columns:
         raise ValueError(f"no {image_col!r} column in the table (columns: {list(df.columns)})")
     has_labels = label_col in df.columns
     cols = [image_col, label_col] if has_labels else [image_col]
     dupes = df.duplicated(subset=cols)
     df = df[~dupes]
+    if has_labels:
+        refuse_near_duplicates(dict(zip(df[image_col], df[label_col])), tr("the table of images under {root}",
+                                                                           root=root))
     clash = df[df.duplicated(subset=[image_col], keep=False)]
     if len(clash):
         first = clash[image_col].iloc[0]

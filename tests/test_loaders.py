@@ -43,6 +43,21 @@ def test_csv_dataset_bad_rows(leaves):
         helpers.CsvImageDataset(leaves, df.rename(columns={"image": "path"}))
 
 
+def test_csv_labels_that_differ_only_in_case_or_spaces_are_refused(leaves, tmp_path):
+    """A real train.csv where one row says 'Species_0 ' for 'species_0': one class, not two."""
+    from machinery import labels as label_files
+    lines = (leaves / "train.csv").read_text().splitlines()
+    image, label = lines[1].split(",")
+    lines[1] = f"{image},{label.capitalize()} "
+    table = tmp_path / "train.csv"
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(label_files.NearDuplicateLabels) as err:
+        helpers.CsvImageDataset(leaves, table)
+    n = sum(line.endswith("," + label) for line in lines)
+    assert f"{label.capitalize() + ' '!r} \u00d71 (id {image!r}), {label!r} \u00d7{n}" in str(err.value)
+    assert f"the table of images under {leaves}" in str(err.value) and "9 classes instead of 8" in str(err.value)
+
+
 def test_stratified_split_keeps_every_class_in_train():
     targets = [0] * 10 + [1] * 3 + [2] * 1 + [3] * 2
     train, valid = helpers.stratified_split(targets, 0.34, seed=1)

@@ -417,3 +417,47 @@ def test_a_disk_that_fills_up_while_copying_leaves_nothing_half_built(cifar_stan
         monkeypatch.undo()
         assert helpers.reorg_train_valid(data, labels, 0.1, link=False) == 2
         assert sum(map(len, _tree(data)["train_valid"].values())) == len(labels)
+
+
+# --- labels that differ only in case or spaces -----------------------------------------------------------------------
+
+def test_labels_that_differ_only_in_case_or_spaces_are_refused_in_one_message(tmp_path, monkeypatch):
+    """A hand-made labels.csv holding 'beagle' and 'Beagle ' (and 'PUG'): d2l would make extra class folders and the
+    net would learn more breeds than there are. Refused before anything is built, every spelling named."""
+    from machinery import labels as label_files
+    data = standins.make_standin("dog_tiny", tmp_path, n_train=12, n_test=2, num_classes=3, size=24)
+    rows = (data / "labels.csv").read_text().splitlines()
+    breeds = sorted({r.split(",")[1] for r in rows[1:]})                   # affenpinscher, afghan_hound, ...
+    first = {b: next(r.split(",")[0] for r in rows[1:] if r.endswith("," + b)) for b in breeds}
+    edited = [r.replace(f",{breeds[0]}", f",{breeds[0].title()} ") if r.startswith(first[breeds[0]]) else
+              r.replace(f",{breeds[1]}", f",{breeds[1].upper()}") if r.startswith(first[breeds[1]]) else r
+              for r in rows]
+    (data / "labels.csv").write_text("\n".join(edited) + "\n")
+    counts = collections.Counter(r.split(",")[1] for r in rows[1:])
+    with pytest.raises(label_files.NearDuplicateLabels) as err:
+        helpers.reorg_kaggle_data(data, "labels.csv", 0.1)
+    message = str(err.value)
+    assert f"(5 classes instead of 3;" in message
+    assert (f"{breeds[0].title()!r} \u00d71 (id {first[breeds[0]]!r}), {breeds[0]!r} \u00d7{counts[breeds[0]] - 1}"
+            in message)
+    assert f"{breeds[1].upper()!r} \u00d71 (id {first[breeds[1]]!r}), {breeds[1]!r}" in message
+    assert not (data / "train_valid_test").exists()                          # nothing built
+    monkeypatch.setenv("COURSE_LANG", "zh")
+    with pytest.raises(label_files.NearDuplicateLabels, match="只在大小写或空格上不同.*5 个类别，而不是 3 个"):
+        helpers.reorg_kaggle_data(data, "labels.csv", 0.1)
+
+
+def test_the_competitions_own_labels_are_unchanged(real_photos):
+    """Competition label files are lowercase: the check changes nothing for them (the real-photo layouts, and every
+    class name of CIFAR-10 and the 120 dog breeds)."""
+    import pandas as pd
+    from machinery import labels as label_files
+    for names in (helpers.CIFAR10_CLASSES, helpers.dog_breeds()):
+        label_files.refuse_near_duplicates(dict(enumerate(names)), "the competition")
+    for name, csv_name in (("cifar", "trainLabels.csv"), ("dog", "labels.csv")):
+        labels = helpers.read_csv_labels(real_photos[name] / csv_name)
+        label_files.refuse_near_duplicates(labels, name)
+        assert {label_files.label_key(v) for v in labels.values()} == set(labels.values())
+    leaves = real_photos["leaves"]
+    train = helpers.CsvImageDataset(leaves, leaves / "train.csv")
+    assert train.classes == sorted(set(pd.read_csv(leaves / "train.csv").label))
