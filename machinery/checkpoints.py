@@ -4,6 +4,7 @@ A save writes a temporary file and renames it into place, so a kill or a full di
 the previous checkpoint intact. A resume reads the whole file and checks that it fits the net, the optimiser and
 the scheduler BEFORE anything is changed; every failure names the file and says what to do.
 """
+import contextlib
 import math
 import os
 import pickle
@@ -17,12 +18,12 @@ import numpy as np
 import torch
 
 from . import storage
-from .messages import tr
+from .messages import LearnerError, tr
 
 REQUIRED = ("epoch", "model", "optimizer", "history", "rng")
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(LearnerError, RuntimeError):
     """A checkpoint that cannot be resumed from; the message names the file and says what to do."""
 
 
@@ -97,33 +98,34 @@ def _read(path, device):
     try:
         state = torch.load(path, map_location=device, weights_only=False)
     except (EOFError, RuntimeError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as e:
-        raise CheckpointError(
-            f"The checkpoint {path} cannot be read ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). "
-            f"It is damaged or incomplete (a copy or a Drive sync cut short?). Nothing was loaded. Delete it to "
-            f"start afresh, or put a complete copy there.") from None
+        raise CheckpointError(tr(
+            "The checkpoint {path} cannot be read ({error}). It is damaged or incomplete (a copy or a Drive sync cut "
+            "short?). Nothing was loaded. Delete it to start afresh, or put a complete copy there.", path=path,
+            error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")) from None
     missing = [k for k in REQUIRED if not isinstance(state, dict) or k not in state]
     if missing:
-        raise CheckpointError(f"The checkpoint {path} lacks {missing}: it was not written by train_ch13. Nothing "
-                              f"was loaded. Delete it or pass another checkpoint path.")
+        raise CheckpointError(tr("The checkpoint {path} lacks {missing}: it was not written by train_ch13. Nothing "
+                                 "was loaded. Delete it or pass another checkpoint path.", path=path, missing=missing))
     return state
 
 
 def _check_fits(path, state, net, trainer):
     mine, theirs = net.state_dict(), state["model"]
-    differences = [f"{k}: missing in the checkpoint" for k in mine if k not in theirs]
-    differences += [f"{k}: not in this net" for k in theirs if k not in mine]
-    differences += [f"{k}: shape {tuple(theirs[k].shape)} in the checkpoint, {tuple(v.shape)} here"
+    differences = [tr("{name}: missing in the checkpoint", name=k) for k in mine if k not in theirs]
+    differences += [tr("{name}: not in this net", name=k) for k in theirs if k not in mine]
+    differences += [tr("{name}: shape {saved} in the checkpoint, {here} here", name=k, saved=tuple(theirs[k].shape),
+                       here=tuple(v.shape))
                     for k, v in mine.items() if k in theirs and tuple(theirs[k].shape) != tuple(v.shape)]
     groups = state["optimizer"].get("param_groups", [])
     sizes = [len(g["params"]) for g in trainer.param_groups]
     if [len(g["params"]) for g in groups] != sizes:
-        differences.append(f"optimiser: parameter groups of sizes {[len(g['params']) for g in groups]} in the "
-                           f"checkpoint, {sizes} here (other layers frozen or trained?)")
+        differences.append(tr("optimiser: parameter groups of sizes {saved} in the checkpoint, {here} here (other "
+                              "layers frozen or trained?)", saved=[len(g["params"]) for g in groups], here=sizes))
     if differences:
-        raise CheckpointError(f"The checkpoint {path} was made for another net or optimiser; nothing was loaded. "
-                              f"Differences: {'; '.join(differences[:5])}"
-                              f"{f' (and {len(differences) - 5} more)' if len(differences) > 5 else ''}. Delete it "
-                              f"to start afresh, or pass another checkpoint path.")
+        more = tr(" (and {n} more)", n=len(differences) - 5) if len(differences) > 5 else ""
+        raise CheckpointError(tr("The checkpoint {path} was made for another net or optimiser; nothing was loaded. "
+                                 "Differences: {differences}{more}. Delete it to start afresh, or pass another "
+                                 "checkpoint path.", path=path, differences="; ".join(differences[:5]), more=more))
 
 
 def _settings_changed(saved, given):
@@ -167,11 +169,11 @@ def resume(path, net, trainer, scheduler=None, scaler=None, device=None):
                 group["initial_lr"] = new["lr"]
         if scheduler is not None and hasattr(scheduler, "base_lrs"):
             scheduler.base_lrs = [g["lr"] for g in given]
-        warnings.warn(f"{path}: the optimiser settings given now differ from the checkpoint's "
-                      f"({', '.join(f'{g}.{k}: {a} -> {b}' for g, k, a, b in changed[:6])}). The settings given now "
-                      f"win from epoch {state['epoch'] + 1} on; epochs 1-{state['epoch']} keep what they were "
-                      f"trained with. To train every epoch with the new settings, delete the checkpoint.",
-                      stacklevel=3)
+        warnings.warn(tr("{path}: the optimiser settings given now differ from the checkpoint's ({changes}). The "
+                         "settings given now win from epoch {next} on; epochs 1-{done} keep what they were trained "
+                         "with. To train every epoch with the new settings, delete the checkpoint.", path=path,
+                         changes=", ".join(f"{g}.{k}: {a} -> {b}" for g, k, a, b in changed[:6]),
+                         next=state["epoch"] + 1, done=state["epoch"]), stacklevel=3)
     set_rng_state(state["rng"])
     state["settings"] = given
     return state
@@ -189,13 +191,14 @@ class Run:
         self.history, self.epochs_done = {k: [] for k in self.HISTORY_KEYS}, 0
         self.settings = optimizer_settings(trainer)           # as the run started: compared on a resume
         if path:                                              # before the first batch: room for a checkpoint?
-            Path(path).with_name(Path(path).name + ".tmp").unlink(missing_ok=True)   # left by a killed save
+            with contextlib.suppress(OSError):               # a partial file left by a killed save
+                Path(path).with_name(Path(path).name + ".tmp").unlink(missing_ok=True)
             storage.check_writable(Path(path).parent, tr("the checkpoint {name}", name=Path(path).name),
                                    checkpoint_bytes(net, trainer))
         if path and Path(path).exists():
             state = resume(path, net, trainer, scheduler, scaler, device)
             self.history, self.epochs_done, self.settings = state["history"], state["epoch"], state["settings"]
-            print(f"Resuming from {path}: {self.epochs_done} epoch(s) already done.")
+            print(tr("Resuming from {path}: {n} epoch(s) already done.", path=path, n=self.epochs_done))
 
     def save(self, epoch):
         if self.path:
@@ -205,7 +208,7 @@ class Run:
                             history=self.history, settings=self.settings, rng=rng_state())
 
 
-class TrainingDiverged(FloatingPointError):
+class TrainingDiverged(LearnerError, FloatingPointError):
     """The training loss became NaN or infinite. Training stops at once, so that no checkpoint is written from the
     broken weights; the message names the epoch and batch and the likely causes."""
 
@@ -214,13 +217,14 @@ def stop_if_diverged(loss_sum, epoch, batch, num_batches, checkpoint=None, lrs=(
     """Raise TrainingDiverged when loss_sum (a float: the sum of the epoch's losses so far) is not finite."""
     if math.isfinite(loss_sum):
         return
-    kept = (f"The checkpoint {checkpoint} still holds the last good epoch ({epoch}); " if checkpoint and
-            Path(checkpoint).exists() else "No checkpoint holds a good state (none was asked for, or none was "
-            "written yet); ")
-    raise TrainingDiverged(
-        f"The training loss became {loss_sum} in epoch {epoch + 1}, batch {batch + 1} of {num_batches}; training "
-        f"stopped. {kept}the weights in memory are no longer usable. Likely causes: a learning rate too large "
-        f"(now {', '.join(f'{lr:g}' for lr in lrs)}; with d2l's loss summed over the batch the step grows with the "
-        f"batch size: try 10x smaller), inputs that are not normalised, or a corrupt image (NaN pixels). Rebuild "
-        f"the net and optimiser with a smaller learning rate and run again" +
-        (": training resumes from the checkpoint." if checkpoint else "."))
+    kept = tr("The checkpoint {path} still holds the last good epoch ({epoch}); ", path=checkpoint, epoch=epoch) \
+        if checkpoint and Path(checkpoint).exists() else \
+        tr("No checkpoint holds a good state (none was asked for, or none was written yet); ")
+    raise TrainingDiverged(tr(
+        "The training loss became {loss} in epoch {epoch}, batch {batch} of {batches}; training stopped. {kept}the "
+        "weights in memory are no longer usable. Likely causes: a learning rate too large (now {lrs}; with d2l's "
+        "loss summed over the batch the step grows with the batch size: try 10x smaller), inputs that are not "
+        "normalised, or a corrupt image (NaN pixels). Rebuild the net and optimiser with a smaller learning rate "
+        "and run again{then}", loss=loss_sum, epoch=epoch + 1, batch=batch + 1, batches=num_batches, kept=kept,
+        lrs=", ".join(f"{lr:g}" for lr in lrs),
+        then=tr(": training resumes from the checkpoint.") if checkpoint else "."))

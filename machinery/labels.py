@@ -9,7 +9,12 @@ from .folders import natural_key
 from .messages import LearnerError, tr
 
 
-class NearDuplicateLabels(LearnerError, ValueError):
+class LabelError(LearnerError, ValueError):
+    """A label file or table that cannot be used as it is; the message names the file, the rows or the images
+    concerned, and says what to do."""
+
+
+class NearDuplicateLabels(LabelError):
     """Labels that are equal but for upper/lower case or spaces ('beagle', 'Beagle '): they would become separate
     classes. Refused, not merged: the spelling that survives becomes a class name and a submission's column, and
     only the learner knows which one the competition expects."""
@@ -23,7 +28,8 @@ def csv_rows(fname, ncols=2):
         with open(fname, newline="", encoding="utf-8-sig") as f:
             text = f.read()
     except UnicodeDecodeError as e:
-        raise ValueError(f"{fname} is not UTF-8 text ({e}). Save it as UTF-8 (Excel: 'CSV UTF-8').") from None
+        raise LabelError(tr("{fname} is not UTF-8 text ({error}). Save it as UTF-8 (Excel: 'CSV UTF-8').",
+                            fname=fname, error=e)) from None
     # without quotes a CSV line is its cells split at commas (3x faster than the csv module on 50,000 rows)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")    # not splitlines: a label may hold U+2028
     rows = [line.split(",") for line in lines] if '"' not in text else list(csv.reader(lines))
@@ -32,7 +38,8 @@ def csv_rows(fname, ncols=2):
         if len(cells) == ncols and all(cells):
             yield lineno, cells
         elif any(cells):                                          # a blank line is skipped, anything else is an error
-            raise ValueError(f"{fname}, line {lineno}: expected {ncols} non-empty cells, got {row!r}")
+            raise LabelError(tr("{fname}, line {line}: expected {n} non-empty cells, got {row}", fname=fname,
+                                line=lineno, n=ncols, row=repr(row)))
 
 
 def label_key(label):
@@ -72,17 +79,21 @@ def group_by_label(files, labels, folder):
     unlabelled = [f for f in files if stem[f] not in labels]
     missing = sorted(set(labels) - set(stem.values()), key=natural_key)
     if not files and not labels:
-        raise ValueError(f"{folder} has no images and the label file no rows: nothing to reorganise. Is this the "
-                         f"right folder (a partial download or unzip)?")
+        raise LabelError(tr("{folder} has no images and the label file no rows: nothing to reorganise. Is this "
+                            "the right folder (a partial download or unzip)?", folder=folder))
     if unlabelled or missing:
         msg = []
         if unlabelled:
-            msg.append(f"{len(unlabelled)} image(s) in {folder} have no label: {unlabelled[:10]}")
+            msg.append(tr("{n} image(s) in {folder} have no label: {names}", n=len(unlabelled), folder=folder,
+                          names=unlabelled[:10]))
         if missing:
-            msg.append(f"{len(missing)} labelled id(s) have no image in {folder}: {missing[:10]}")
+            msg.append(tr("{n} labelled id(s) have no image in {folder}: {names}", n=len(missing), folder=folder,
+                          names=missing[:10]))
         if any(Path(k).suffix.lower() in IMAGE_EXTENSIONS for k in list(labels)[:100]):
-            msg.append("the label ids look like file names with extensions; ids are file names WITHOUT extension")
-        raise ValueError("; ".join(msg) + ". Fix the label file or the folder (a partial unzip?) and run again.")
+            msg.append(tr("the label ids look like file names with extensions; ids are file names WITHOUT "
+                          "extension"))
+        raise LabelError(tr("{problems}. Fix the label file or the folder (a partial unzip?) and run again.",
+                            problems="; ".join(msg)))
     by_label = {}
     for f in files:
         by_label.setdefault(labels[stem[f]], []).append(f)
@@ -96,7 +107,8 @@ def check_image_table(df, root, image_col, label_col, classes=None):
     labels, a listed file that does not exist, a label outside `classes`, labels that differ only in case or
     spaces (NearDuplicateLabels)."""
     if image_col not in df.columns:
-        raise ValueError(f"no {image_col!r} column in the table (columns: {list(df.columns)})")
+        raise LabelError(tr("no {col} column in the table (columns: {columns})", col=repr(image_col),
+                            columns=list(df.columns)))
     has_labels = label_col in df.columns
     cols = [image_col, label_col] if has_labels else [image_col]
     dupes = df.duplicated(subset=cols)
@@ -107,15 +119,18 @@ def check_image_table(df, root, image_col, label_col, classes=None):
     clash = df[df.duplicated(subset=[image_col], keep=False)]
     if len(clash):
         first = clash[image_col].iloc[0]
-        raise ValueError(f"{clash[image_col].nunique()} image(s) listed with different labels, e.g. {first!r}: "
-                         f"{sorted(clash[clash[image_col] == first][label_col])}")
+        raise LabelError(tr("{n} image(s) listed with different labels, e.g. {first}: {labels}",
+                            n=clash[image_col].nunique(), first=repr(first),
+                            labels=sorted(clash[clash[image_col] == first][label_col])))
     missing = [p for p in df[image_col] if not (Path(root) / p).is_file()]
     if missing:
-        raise ValueError(f"{len(missing)} image file(s) listed in the table are missing under {root}: {missing[:10]}")
+        raise LabelError(tr("{n} image file(s) listed in the table are missing under {root}: {names}",
+                            n=len(missing), root=root, names=missing[:10]))
     if not has_labels:
         return df, (list(classes) if classes is not None else None), int(dupes.sum())
     classes = list(classes) if classes is not None else sorted(set(df[label_col]))
     unknown = sorted(set(df[label_col]) - set(classes))
     if unknown:
-        raise ValueError(f"{len(unknown)} label(s) are not among the {len(classes)} known classes: {unknown[:10]}")
+        raise LabelError(tr("{n} label(s) are not among the {k} known classes: {names}", n=len(unknown),
+                            k=len(classes), names=unknown[:10]))
     return df, classes, int(dupes.sum())

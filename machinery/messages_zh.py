@@ -644,4 +644,58 @@ ZH = {
         "{where}中有些标签只在大小写或空格上不同，每种写法都会成为一个单独的类别（{n} 个类别，而不是 {meant} 个；提交文件的"
         "列也会与竞赛的对不上）。各种写法及其图像数量和其中一个 id：{groups}。请在标签文件中让每个类别只用一种写法（竞赛"
         "自己的写法，通常是小写），然后重新运行这个单元格。",
+    "The checkpoint {path} cannot be read ({error}). It is damaged or incomplete (a copy or a Drive sync cut short?). "
+    "Nothing was loaded. Delete it to start afresh, or put a complete copy there.":
+        "无法读取检查点 {path}（{error}）。它已损坏或不完整（复制或 Drive 同步中途被打断？）。什么都没有加载。删除它就会从头"
+        "开始训练，或者把一份完整的副本放到那里。",
+    "The checkpoint {path} lacks {missing}: it was not written by train_ch13. Nothing was loaded. Delete it or pass "
+    "another checkpoint path.":
+        "检查点 {path} 缺少 {missing}：它不是由 train_ch13 写入的。什么都没有加载。请删除它，或者换一个检查点路径。",
+    "{name}: missing in the checkpoint": "{name}：检查点中没有",
+    "{name}: not in this net": "{name}：这个网络中没有",
+    "{name}: shape {saved} in the checkpoint, {here} here": "{name}：检查点中的形状是 {saved}，这里是 {here}",
+    "optimiser: parameter groups of sizes {saved} in the checkpoint, {here} here (other layers frozen or trained?)":
+        "优化器：检查点中参数组的大小是 {saved}，这里是 {here}（冻结或训练的层不一样？）",
+    " (and {n} more)": "（还有 {n} 处）",
+    "The checkpoint {path} was made for another net or optimiser; nothing was loaded. Differences: "
+    "{differences}{more}. Delete it to start afresh, or pass another checkpoint path.":
+        "检查点 {path} 是为另一个网络或优化器保存的，什么都没有加载。不同之处：{differences}{more}。删除它就会从头开始训练，"
+        "或者换一个检查点路径。",
+    "{path}: the optimiser settings given now differ from the checkpoint's ({changes}). The settings given now win "
+    "from epoch {next} on; epochs 1-{done} keep what they were trained with. To train every epoch with the new "
+    "settings, delete the checkpoint.":
+        "{path}：现在给出的优化器设置与检查点中的不同（{changes}）。从第 {next} 轮起使用现在给出的设置；第 1-{done} 轮保持"
+        "原来训练时的设置。如果想让每一轮都用新设置训练，请删除这个检查点。",
+    "Resuming from {path}: {n} epoch(s) already done.": "从 {path} 继续训练：已经完成 {n} 轮。",
+    "The checkpoint {path} still holds the last good epoch ({epoch}); ":
+        "检查点 {path} 仍然保存着最后一个正常的轮（第 {epoch} 轮）；",
+    "No checkpoint holds a good state (none was asked for, or none was written yet); ":
+        "没有检查点保存着正常的状态（没有要求保存检查点，或者还没有写入）；",
+    "The training loss became {loss} in epoch {epoch}, batch {batch} of {batches}; training stopped. {kept}the "
+    "weights in memory are no longer usable. Likely causes: a learning rate too large (now {lrs}; with d2l's loss "
+    "summed over the batch the step grows with the batch size: try 10x smaller), inputs that are not normalised, or "
+    "a corrupt image (NaN pixels). Rebuild the net and optimiser with a smaller learning rate and run again{then}":
+        "训练损失在第 {epoch} 轮的第 {batch} 个批量（共 {batches} 个）变成了 {loss}，训练已停止。{kept}内存中的权重已经"
+        "不能再用。可能的原因：学习率太大（现在是 {lrs}；d2l 的损失是对整个批量求和的，步长会随批量大小增大：试试小 10 倍的"
+        "学习率）、输入没有规范化，或者有损坏的图像（像素为 NaN）。请用更小的学习率重新构建网络和优化器，然后再运行{then}",
+    ": training resumes from the checkpoint.": "：训练会从检查点接着进行。",
+    "{fname} is not UTF-8 text ({error}). Save it as UTF-8 (Excel: 'CSV UTF-8').":
+        "{fname} 不是 UTF-8 文本（{error}）。请把它保存为 UTF-8（在 Excel 中选 'CSV UTF-8'）。",
+    "{fname}, line {line}: expected {n} non-empty cells, got {row}":
+        "{fname} 第 {line} 行：应该有 {n} 个非空的单元格，实际是 {row}",
+    "{folder} has no images and the label file no rows: nothing to reorganise. Is this the right folder (a partial "
+    "download or unzip)?":
+        "{folder} 中没有图像，标签文件中也没有数据行：没有可以整理的东西。这是正确的目录吗（下载或解压不完整？）",
+    "{n} image(s) in {folder} have no label: {names}": "{folder} 中有 {n} 张图像没有标签：{names}",
+    "{n} labelled id(s) have no image in {folder}: {names}": "有 {n} 个带标签的 id 在 {folder} 中没有图像：{names}",
+    "the label ids look like file names with extensions; ids are file names WITHOUT extension":
+        "标签中的 id 看起来像带扩展名的文件名；id 应该是不带扩展名的文件名",
+    "{problems}. Fix the label file or the folder (a partial unzip?) and run again.":
+        "{problems}。请修正标签文件或目录（解压不完整？），然后再运行。",
+    "no {col} column in the table (columns: {columns})": "表格中没有 {col} 列（现有的列：{columns}）",
+    "{n} image(s) listed with different labels, e.g. {first}: {labels}":
+        "有 {n} 张图像列出了不同的标签，例如 {first}：{labels}",
+    "{n} image file(s) listed in the table are missing under {root}: {names}":
+        "表格中列出的 {n} 个图像文件在 {root} 下找不到：{names}",
+    "{n} label(s) are not among the {k} known classes: {names}": "有 {n} 个标签不在已知的 {k} 个类别中：{names}",
 }
