@@ -139,10 +139,10 @@ def _write_json(path, obj):
 
 
 def plan_folders(plan):
-    """{(split, label): set of file names} that a plan [(file, split, label)] puts in place."""
-    expected = collections.defaultdict(set)
+    """{(split, label): [file names]} that a plan [(file, split, label)] puts in place."""
+    expected = collections.defaultdict(list)
     for f, split, label in plan:
-        expected[split, label].add(f)
+        expected[split, label].append(f)
     return expected
 
 
@@ -161,7 +161,8 @@ def tree_complete(out, splits, expected):
             present = set(os.listdir(out / split / label))
         except OSError:
             return False
-        if not names <= present or any(_is_image(n) for n in present - names):
+        if not present.issuperset(names) or (len(present) > len(names) and
+                                              any(_is_image(n) for n in present.difference(names))):
             return False
     return True
 
