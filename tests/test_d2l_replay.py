@@ -753,9 +753,10 @@ def test_d2l_reorganisation_after_ours(cifar_copy, tmp_path, capsys):
     assert both > 0 and sum(map(len, mixed["valid"].values())) > sum(map(len, ours["valid"].values()))
     print(f"d2l's reorganisation over our copies: {both} of {sum(map(len, mixed['valid'].values()))} validation "
           f"images are also in train")
-    helpers.reorg_train_valid(cifar_copy, labels, 0.1, link=False)      # same files, labels, ratio: nothing redone
     with pytest.raises(helpers.LearnerError, match=f"{both} images are in both train and valid"):
         helpers.reorganised_loaders(cifar_copy, tf, tf, 8, num_workers=0)
+    helpers.reorg_train_valid(cifar_copy, labels, 0.1, link=False)      # ours again: d2l's extra images make the
+    assert _tree(cifar_copy) == ours                                    # tree differ from the plan: rebuilt
     shutil.rmtree(helpers.reorganised_dir(cifar_copy))                  # the clean way
     d2l_en.reorg_train_valid(str(cifar_copy), labels, 0.1)
     d2l_en.reorg_test(str(cifar_copy))
