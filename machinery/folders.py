@@ -98,8 +98,9 @@ def link_or_copy(src, dst):
 def link_all(jobs, workers=4, link=True):
     """Put each (source file, target folder) of `jobs` into its folder, in a tree that was just emptied, with
     link_or_copy (link=False: always a copy, shutil.copy2); each folder is made once and no target is looked up
-    first, so that 100,000 entries cost little more than the link calls. Folders are filled by `workers` threads (link() releases the GIL; different folders
-    do not contend): about 1.8x faster than one thread on 2 cores. Returns a Counter of the modes used."""
+    first, so that 100,000 entries cost little more than the link calls. Folders are filled by `workers` threads
+    (link() releases the GIL; different folders do not contend): about 1.8x faster than one thread on 2 cores.
+    Returns a Counter of the modes used."""
     by_folder = collections.defaultdict(list)
     for src, folder in jobs:
         by_folder[folder].append(src)

@@ -598,7 +598,7 @@ ZH = {
         "    from google.colab import drive; drive.mount('{root}')",
     "Cannot write {what} in {folder} ({error}). Choose a folder you can write to (or make this one writable), then run "
     "this cell again.":
-        "无法在 {folder} 中写入{what}（{error}）。请选择一个可以写入的目录（或者让这个目录可写），然后重新运行这个单元格。",
+        "无法在 {folder} 中写入{what}（系统提示：“{error}”）。请选择一个可以写入的目录（或者让这个目录可写），然后重新运行这个单元格。",
     "Not enough free space for {what} in {folder}: {free} free, about {need} needed. Free some space (old checkpoints, "
     "outputs, data you no longer need) or choose a folder on another disk, then run this cell again.":
         "{folder} 中没有足够的空间存放{what}：剩余 {free}，大约需要 {need}。请腾出一些空间（旧的检查点、输出、不再需要的"
@@ -634,7 +634,7 @@ ZH = {
         "另一个笔记本或进程正在解码 {folder}，等它完成后再继续。",
     "Could not write the decode cache {path} ({error}); the partial file was removed. The decoded images are kept in "
     "memory only.":
-        "无法写入解码缓存 {path}（{error}），写了一半的文件已删除。解码后的图像只保存在内存中。",
+        "无法写入解码缓存 {path}（系统提示：“{error}”），写了一半的文件已删除。解码后的图像只保存在内存中。",
     "the labels of {folder}": "{folder} 的标签",
     "the table of images under {root}": "{root} 下的图像表格",
     "Some labels in {where} differ only in upper/lower case or spaces, so each spelling would become a class of its "
@@ -646,7 +646,7 @@ ZH = {
         "自己的写法，通常是小写），然后重新运行这个单元格。",
     "The checkpoint {path} cannot be read ({error}). It is damaged or incomplete (a copy or a Drive sync cut short?). "
     "Nothing was loaded. Delete it to start afresh, or put a complete copy there.":
-        "无法读取检查点 {path}（{error}）。它已损坏或不完整（复制或 Drive 同步中途被打断？）。什么都没有加载。删除它就会从头"
+        "无法读取检查点 {path}（系统提示：“{error}”）。它已损坏或不完整（复制或 Drive 同步中途被打断？）。什么都没有加载。删除它就会从头"
         "开始训练，或者把一份完整的副本放到那里。",
     "The checkpoint {path} lacks {missing}: it was not written by train_ch13. Nothing was loaded. Delete it or pass "
     "another checkpoint path.":
@@ -680,7 +680,7 @@ ZH = {
         "学习率）、输入没有规范化，或者有损坏的图像（像素为 NaN）。请用更小的学习率重新构建网络和优化器，然后再运行{then}",
     ": training resumes from the checkpoint.": "：训练会从检查点接着进行。",
     "{fname} is not UTF-8 text ({error}). Save it as UTF-8 (Excel: 'CSV UTF-8').":
-        "{fname} 不是 UTF-8 文本（{error}）。请把它保存为 UTF-8（在 Excel 中选 'CSV UTF-8'）。",
+        "{fname} 不是 UTF-8 文本（系统提示：“{error}”）。请把它保存为 UTF-8（在 Excel 中选 'CSV UTF-8'）。",
     "{fname}, line {line}: expected {n} non-empty cells, got {row}":
         "{fname} 第 {line} 行：应该有 {n} 个非空的单元格，实际是 {row}",
     "{folder} has no images and the label file no rows: nothing to reorganise. Is this the right folder (a partial "

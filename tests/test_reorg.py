@@ -443,8 +443,10 @@ def test_labels_that_differ_only_in_case_or_spaces_are_refused_in_one_message(tm
     assert f"{breeds[1].upper()!r} \u00d71 (id {first[breeds[1]]!r}), {breeds[1]!r}" in message
     assert not (data / "train_valid_test").exists()                          # nothing built
     monkeypatch.setenv("COURSE_LANG", "zh")
-    with pytest.raises(label_files.NearDuplicateLabels, match="只在大小写或空格上不同.*5 个类别，而不是 3 个"):
+    with pytest.raises(label_files.NearDuplicateLabels, match="只在大小写或空格上不同.*5 个类别，而不是 3 个") as err:
         helpers.reorg_kaggle_data(data, "labels.csv", 0.1)
+    from english import english_sentences
+    assert english_sentences(str(err.value)) == [], str(err.value)
 
 
 def test_the_competitions_own_labels_are_unchanged(real_photos):

@@ -159,12 +159,19 @@ def test_a_checkpoint_on_google_drive_needs_drive_mounted(tmp_path, monkeypatch)
 
 
 def test_messages_speak_the_notebooks_language(tmp_path, monkeypatch):
+    """In a Chinese notebook: Chinese, and no English sentence (tests/english.py), for each check's message."""
+    from english import english_sentences
     monkeypatch.setenv("COURSE_LANG", "zh")
     monkeypatch.setenv("COURSE_COLAB_DRIVE", str(tmp_path / "drive"))
-    with pytest.raises(storage.StorageError, match="Drive 没有挂载到"):
-        storage.check_writable(tmp_path / "drive" / "x", "检查点 run.pt")
-    with pytest.raises(storage.StorageError, match="中没有足够的空间存放检查点 run.pt：剩余 .*，大约需要 .*"):
-        storage.check_writable(tmp_path / "x", "检查点 run.pt", need_bytes=shutil.disk_usage(tmp_path).free)
+    (tmp_path / "a_file").write_text("not a folder")
+    cases = [(tmp_path / "drive" / "x", 0, "Drive 没有挂载到"),
+             (tmp_path / "a_file" / "x", 0, "无法在 .* 中写入检查点 run.pt"),
+             (tmp_path / "x", shutil.disk_usage(tmp_path).free, "中没有足够的空间存放检查点 run.pt：剩余 .*，大约需要 .*")]
+    for folder, need, pattern in cases:
+        with pytest.raises(storage.StorageError, match=pattern) as err:
+            storage.check_writable(folder, "检查点 run.pt", need_bytes=need)
+        prose = [line for line in str(err.value).splitlines() if not line.startswith("    ")]   # not the code line
+        assert english_sentences("\n".join(prose)) == [], str(err.value)
 
 
 def test_size_text():
