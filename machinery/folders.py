@@ -207,7 +207,7 @@ def _build_aside(out, src, plan, splits, link):
             raise storage.StorageError(tr(
                 "The disk filled up while reorganising {src} into {out} ({free} free, about {need} needed). What was "
                 "built was removed: no half-built folder will be used. Free some space, then run this cell again.",
-                src=src, out=out, free=storage.size_text(shutil.disk_usage(out).free),
+                src=src.rstrip(os.sep), out=out, free=storage.size_text(shutil.disk_usage(out).free),
                 need=storage.size_text(need))) from None
         raise
     stage.rmdir()

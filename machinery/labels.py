@@ -50,7 +50,7 @@ def label_key(label):
 def refuse_near_duplicates(label_of, where):
     """Raise NearDuplicateLabels naming, in one message, every group of labels of label_of ({id: label}) that are
     equal after stripping spaces and ignoring case, with how many ids each spelling has and its first id. `where`
-    (words for the learner) says whose labels these are."""
+    is the folder of the images these labels are for."""
     count, first = collections.Counter(label_of.values()), {}
     for key, label in label_of.items():
         first.setdefault(label, key)
@@ -62,7 +62,7 @@ def refuse_near_duplicates(label_of, where):
         text = "; ".join(", ".join(f"{label!r} \u00d7{count[label]} (id {first[label]!r})" for label in g)
                          for g in clashes)
         raise NearDuplicateLabels(tr(
-            "Some labels in {where} differ only in upper/lower case or spaces, so each spelling would become a class "
+            "Some labels for {where} differ only in upper/lower case or spaces, so each spelling would become a class "
             "of its own ({n} classes instead of {meant}; a submission's columns would no longer match the "
             "competition's). Spellings, with their number of images and one id each: {groups}. Give each class one "
             "spelling in the label file (the competition's own, usually lowercase), then run this cell again.",
@@ -74,7 +74,7 @@ def group_by_label(files, labels, folder):
     has a label and every label an image (ValueError naming up to 10 of each, with a hint when the ids look like
     file names), and that no two labels differ only in case or spaces (NearDuplicateLabels). An id is its file name
     without the extension ('a.b.png' has id 'a.b')."""
-    refuse_near_duplicates(labels, tr("the labels of {folder}", folder=folder))
+    refuse_near_duplicates(labels, folder)
     stem = {f: f.rpartition(".")[0] or f for f in files}         # list_images keeps only names with a suffix
     unlabelled = [f for f in files if stem[f] not in labels]
     missing = sorted(set(labels) - set(stem.values()), key=natural_key)
@@ -114,8 +114,7 @@ def check_image_table(df, root, image_col, label_col, classes=None):
     dupes = df.duplicated(subset=cols)
     df = df[~dupes]
     if has_labels:
-        refuse_near_duplicates(dict(zip(df[image_col], df[label_col])), tr("the table of images under {root}",
-                                                                           root=root))
+        refuse_near_duplicates(dict(zip(df[image_col], df[label_col])), root)
     clash = df[df.duplicated(subset=[image_col], keep=False)]
     if len(clash):
         first = clash[image_col].iloc[0]

@@ -409,7 +409,7 @@ def test_a_disk_that_fills_up_while_copying_leaves_nothing_half_built(cifar_stan
         monkeypatch.setattr(folders.storage, "check_writable", lambda folder, what, *need: check(folder, what))
         with pytest.raises(storage.StorageError) as err:
             helpers.reorg_train_valid(data, labels, 0.1, link=False)
-        assert str(err.value).startswith(f"The disk filled up while reorganising {data / 'train'}/ into "
+        assert str(err.value).startswith(f"The disk filled up while reorganising {data / 'train'} into "
                                          f"{data / 'train_valid_test'} (")
         assert "no half-built folder will be used" in str(err.value)
         assert os.listdir(data / "train_valid_test") == [".lock"] and shutil.disk_usage(disk).free == free_before
