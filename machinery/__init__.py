@@ -10,6 +10,8 @@ concern, in five groups. helpers imports these modules; they never import helper
       caveats       honesty labels: the [STAND-IN DATA] / [RANDOM WEIGHTS] tag on every printed result, boxed banners
       messages      what a learner reads, in the notebook's language: tr() and the catalogue (messages_zh), learner
                     errors shown without a traceback, check() for check cells
+      storage       before writing: a writable folder with room for what will be written (not an unmounted Google
+                    Drive), one StorageError saying what to do; a lock for builds that two processes may start
     data in
       datahub       verified downloads (sha1, retries, timeouts, atomic writes) and safe extraction of archives
       standins      synthetic stand-in datasets with the real on-disk layouts, and the real-or-stand-in choice
