@@ -65,14 +65,17 @@ def _say_once(key, message):
 
 def tree_root(data_dir):
     """Where the reorganised tree of data_dir lives: <data_dir>/train_valid_test, as in d2l. When data_dir is
-    read-only (Kaggle Notebooks mount competition data read-only under /kaggle/input), the tree goes to
-    <output dir>/reorganised/<folder name>-<hash>/train_valid_test instead, and a line says so once."""
+    read-only, the tree goes to <base>/reorganised/<folder name>-<hash>/train_valid_test instead, and a line says so
+    once. <base>: on Kaggle Notebooks (which mount competition data read-only under /kaggle/input) the data folder,
+    settings.data_dir_root() (<kaggle root>/temp/course-data: writable, not saved with the notebook's output, which
+    would otherwise hold some 20,000 links for the dogs); elsewhere the output folder, settings.output_dir()."""
     data_dir = Path(data_dir).resolve()
     inside = data_dir / TREE
     if os.access(inside, os.W_OK) if inside.exists() else os.access(data_dir, os.W_OK):
         return inside
     digest = hashlib.sha1(str(data_dir).encode()).hexdigest()[:8]
-    outside = settings.output_dir("reorganised", f"{data_dir.name}-{digest}") / TREE
+    base = settings.data_dir_root() if settings.kaggle_root() else settings.output_dir()
+    outside = base / "reorganised" / f"{data_dir.name}-{digest}" / TREE
     _say_once(("tree", str(data_dir)), tr("{data_dir} is read-only: the reorganised folders go to {outside}",
                                           data_dir=data_dir, outside=outside))
     return outside

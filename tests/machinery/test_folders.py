@@ -67,3 +67,19 @@ def test_a_read_only_data_folder_gets_its_tree_in_the_output_folder(cifar_copy, 
     assert set(counts["valid"].values()) == {n} and sum(counts["train_valid"].values()) == 200
     datasets, _ = helpers.reorganised_loaders(cifar_copy, None, None, 16, num_workers=0)
     assert len(datasets["train_valid"]) == 200 and len(datasets["test"]) == 7
+
+
+def test_on_kaggle_a_read_only_tree_goes_to_the_temporary_data_folder_not_working(cifar_copy, tmp_path, monkeypatch):
+    """On Kaggle Notebooks /kaggle/working is saved with the notebook's output: some 20,000 links for the dogs do not
+    belong there. The tree of a read-only folder goes under <kaggle root>/temp/course-data instead."""
+    kaggle = tmp_path / "kaggle"
+    (kaggle / "input").mkdir(parents=True)
+    for name in ("COURSE_OUTPUT_DIR", "COURSE_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COURSE_KAGGLE_ROOT", str(kaggle))
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if os.path.realpath(p) == os.path.realpath(cifar_copy)
+                        else real_access(p, mode))
+    root = folders.tree_root(cifar_copy)
+    assert root.is_relative_to(kaggle / "temp" / "course-data" / "reorganised")
+    assert not root.is_relative_to(kaggle / "working")
