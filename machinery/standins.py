@@ -131,10 +131,15 @@ def make_standin(name, root, n_train=None, n_test=None, size=None, num_classes=N
         _make_hotdog(out, spec, rng)
     else:
         _make_kaggle(name, out, spec, rng)
+    # English, then Chinese: whoever opens the folder can read it
     (out / STANDIN_MARKER).write_text(
         f"STAND-IN DATA. This folder is a SYNTHETIC replacement for the {name!r} dataset, made by "
         f"machinery.standins.make_standin\nwith {json.dumps(spec)}, seed {seed}. It has the real layout, but its "
-        f"images are synthetic:\nnumbers measured on it say nothing about the real dataset.\n")
+        f"images are synthetic:\nnumbers measured on it say nothing about the real dataset.\n\n"
+        f"替身数据。这个目录是 {name!r} 数据集的合成替身，由 machinery.standins.make_standin 生成（参数 "
+        f"{json.dumps(spec)}，随机种子 {seed}）。它的目录结构与真实数据相同，但图像是合成的："
+        f"在它上面测得的数字不能说明真实数据集的任何情况。\n",
+        encoding="utf-8")
     return out
 
 

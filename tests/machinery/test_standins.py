@@ -77,6 +77,16 @@ def test_dog_standin_breeds_have_their_own_colours(tmp_path):
     assert np.median(between) > 5 * within                   # another breed: mostly another colour
 
 
+def test_the_standin_readme_says_what_it_is_in_english_then_chinese(tmp_path):
+    """STANDIN_README.txt is for whoever opens the folder, in either language: English first, then the same in
+    Chinese (d2l-zh's term 替身数据), written as UTF-8 whatever the locale."""
+    root = standins.make_standin("cifar10_tiny", tmp_path, n_train=10, n_test=1, seed=5)
+    english, chinese = (root / standins.STANDIN_MARKER).read_bytes().decode("utf-8").split("\n\n")
+    assert english.startswith("STAND-IN DATA.") and "'cifar10_tiny'" in english and "seed 5" in english
+    assert not re.search(r"[\u4e00-\u9fff]", english)
+    assert chinese.startswith("替身数据。") and "'cifar10_tiny'" in chinese and "随机种子 5" in chinese
+
+
 def test_a_standin_from_an_older_generator_is_not_reused(tmp_path, monkeypatch):
     """A stand-in's folder name includes its generator's version: pictures made by an older generator (the dog
     stand-in before its breed colours) are not reused after an update."""
