@@ -8,8 +8,9 @@ concern, in five groups. helpers imports these modules; they never import helper
       settings      where things live: repository, data and output folders, COURSE_* variables, notebook detection
       constants     facts about the datasets: class names, channel means and standard deviations, image suffixes
       caveats       honesty labels: the [STAND-IN DATA] / [RANDOM WEIGHTS] tag on every printed result, boxed banners
-      messages      what a learner reads, in the notebook's language: tr() and the catalogue (messages_zh), learner
-                    errors shown without a traceback, check() for check cells
+      messages      what a learner reads, in the notebook's language: tr(), learner errors shown without a
+                    traceback, check() for check cells
+      messages_zh   the Chinese catalogue: every sentence a learner reads, English -> Chinese, with the same fields
       storage       before writing: a writable folder with room for what will be written (not an unmounted Google
                     Drive), one StorageError saying what to do; a lock for builds that two processes may start
     data in
@@ -18,6 +19,10 @@ concern, in five groups. helpers imports these modules; they never import helper
       labels        label files and tables read as UTF-8 and checked against the image files
       folders       file listings in natural order, links or copies, where a reorganised tree lives, rebuilds
       images        reading one image file: named errors, 16-bit and other unusual modes, one class numbering
+      duplicates    duplicate and near-duplicate photos in an image table, and label conflicts among them
+      classfolders  which class folder holds the hot dogs, whatever a hot-dog set calls it; what each split holds
+      platforms     where the notebooks run: Kaggle Notebooks' input and submission.csv, .7z archives extracted once,
+                    loader workers on Windows and macOS (spawn)
     speed
       fastdata      the fast data path: decode once, augment whole batches on the device (FastLoader)
       accel         devices and speed switches: MPS, mixed precision, channels_last, moving batches
@@ -30,4 +35,5 @@ concern, in five groups. helpers imports these modules; they never import helper
       submissions   checking Kaggle submission files before they are uploaded
       plots         drawing internals: images from tensors, training curves, confusion matrices, caveat titles
       coursecode    the course's own code beside ours: d2l's version read from the installed package, or a link
+      alttext       alternative text for every figure, made from its own titles and labels (notebooks, make run's HTML)
 """
