@@ -571,23 +571,23 @@ ZH = {
     "Data loading runs in the main process (num_workers=0): on this system DataLoader workers start with '{method}', "
     "and such a worker cannot use what a notebook cell defines.":
         "数据在主进程中读取（num_workers=0）：在这个系统上 DataLoader 的工作进程以 '{method}' 方式启动，"
-        "这样的工作进程用不了笔记本单元里定义的东西。",
+        "这样的工作进程用不了笔记本单元格里定义的东西。",
     # alttext: figures' alternative text
     "Figure: {what}": "图：{what}",
     "Figure with {n} panel(s) and no titles": "图：{n} 个子图，没有标题",
     # tools/run_notebooks.py (make run)
-    "stopped at code cell {i}: {error} (see {path})": "停在第 {i} 个代码单元：{error}（见 {path}）",
+    "stopped at code cell {i}: {error} (see {path})": "停在第 {i} 个代码单元格：{error}（见 {path}）",
     "  ({n} HTML warning(s): {first})": "  （HTML 导出有 {n} 条警告：{first}）",
     "{ok} of {n} notebooks ran to the end in {s:.0f} s{stopped}. Executed notebooks (.ipynb, .html), figures and "
     "submissions: {out}":
         "{n} 个笔记本中有 {ok} 个运行到了最后，用时 {s:.0f} 秒{stopped}。执行后的笔记本（.ipynb、.html）、图和提交文件在：{out}",
     "; stopped: {names}": "；停下的：{names}",
     # tools/colab_links.py (make colab-links)
-    "The address, the setup cells and the Colab badges agree.": "仓库地址、各准备单元和 Colab 徽章一致。",
+    "The address, the setup cells and the Colab badges agree.": "仓库地址、各准备单元格和 Colab 徽章一致。",
     "{url!r} is not a GitHub repository address: give https://github.com/OWNER/REPO":
         "{url!r} 不是 GitHub 仓库地址：请给出 https://github.com/OWNER/REPO",
     "Wrote {url} into {file}, {n} setup cells and the README's Colab badges.":
-        "已把 {url} 写入 {file}、{n} 个准备单元和 README 的 Colab 徽章。",
+        "已把 {url} 写入 {file}、{n} 个准备单元格和 README 的 Colab 徽章。",
 
     # --- machinery.storage, settings.output_dir, checkpoints, folders, fastdata, labels (robust) ---------------------
     "{folder} is on Google Drive, but Drive is not mounted at {root}: {what} would go to a local folder that "
