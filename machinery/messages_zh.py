@@ -26,8 +26,13 @@ ZH = {
     "real data and a GPU": "真实数据，且有 GPU",
 
     # --- machinery.progress, machinery.scoring (train_ch13, predict) ------------------------------------------------
-    "scored on the {name} set after every epoch": "每轮结束后在 {name} 上评估",
-    "no {name} set: nothing is scored between epochs": "没有 {name} 数据：各轮之间不做评估",
+    "valid set": "验证集",
+    "test set": "测试集",
+    "train set": "训练集",
+    "scored on the {set} after every epoch": "每轮结束后在{set}上评估",
+    "no {set}: nothing is scored between epochs": "没有{set}：各轮之间不做评估",
+    "{epochs} epochs: a line every {k} epochs (and for the first and the last); the history keeps every epoch.":
+        "共 {epochs} 轮：每 {k} 轮打印一行（另加第 1 轮和最后一轮），历史记录里每一轮都有。",
     "{tag}{title}: {epochs} epoch(s) of {batches} batch(es) on {devices}; {what}":
         "{tag}{title}：{epochs} 轮，每轮 {batches} 个批量，设备 {devices}；{what}",
     "{ips:.1f} examples/sec on {devices} (data loading included); {seconds:.1f} s of training":

@@ -3,7 +3,8 @@
 In a notebook frontend (JupyterLab, Colab, VS Code) both are display outputs updated through display handles, at
 most once a second, so a notebook does not fill with copies. Headless (COURSE_HEADLESS=1 as under `make test` and
 `make run`, or a plain script) the run prints one line per epoch and, inside a kernel, draws the plot once at the
-end, so executed notebooks stay small.
+end, so executed notebooks stay small. A long run (more than MAX_LINES epochs) prints the first epoch, every k-th
+and the last (about MAX_LINES lines), and says so once; the history and the plot keep every epoch.
 
 The [STAND-IN DATA] / [RANDOM WEIGHTS] tag is said once per run, in its first line (and in its figure's title), so
 that the per-epoch lines stay short enough not to wrap. `Board` is what train_ch13 calls: it keeps the history,
@@ -55,6 +56,20 @@ def epoch_line(history, num_epochs, eval_label):
             f"{history['time_s'][-1]:.1f} s, {history['img_per_s'][-1]:.0f} img/s")
 
 
+MAX_LINES = 10          # a headless run of more epochs prints about this many epoch lines
+
+
+def line_every(num_epochs):
+    """k: a headless run prints epoch 1, every k-th epoch and the last one; 1 (every epoch) up to MAX_LINES epochs.
+    30 epochs: k = 3 (epochs 1, 3, 6, ..., 30: 11 lines)."""
+    return max(1, math.ceil(num_epochs / MAX_LINES))
+
+
+def prints_epoch(epoch, num_epochs):
+    """Whether a headless run prints the line of epoch (counted from 1) of num_epochs."""
+    return epoch in (1, num_epochs) or epoch % line_every(num_epochs) == 0
+
+
 def run_line(title, num_epochs, num_batches, devices, eval_label, scored):
     """The first line of a run: the caveat tag (once), the title, its size and devices, and what it is scored on."""
     name = eval_label.replace(" acc", "")
@@ -62,8 +77,9 @@ def run_line(title, num_epochs, num_batches, devices, eval_label, scored):
         title = tr(title)          # a title the catalogue knows is said in the notebook's language (the plot's too)
     except (KeyError, IndexError, ValueError):          # braces of its own: shown as given
         pass
-    what = tr("scored on the {name} set after every epoch", name=name) if scored else \
-        tr("no {name} set: nothing is scored between epochs", name=name)
+    named = {"valid": tr("valid set"), "test": tr("test set"), "train": tr("train set")}.get(name, f"{name} set")
+    what = tr("scored on the {set} after every epoch", set=named) if scored else \
+        tr("no {set}: nothing is scored between epochs", set=named)
     return tr("{tag}{title}: {epochs} epoch(s) of {batches} batch(es) on {devices}; {what}",
               tag=caveats.results_tag(), title=title, epochs=num_epochs, batches=num_batches,
               devices=", ".join(map(str, devices)), what=what)
@@ -79,6 +95,9 @@ class Reporter:
         self.last = 0.0
         self.text = LiveText() if self.live else None
         self.figure = LiveFigure() if draw is not None and in_notebook() else None
+        if not self.live and line_every(num_epochs) > 1:
+            print(tr("{epochs} epochs: a line every {k} epochs (and for the first and the last); the history "
+                     "keeps every epoch.", epochs=num_epochs, k=line_every(num_epochs)))
 
     def batch(self, epoch, i, loss, acc, ips):
         """Called after every batch; updates the line at most once a second (only when live)."""
@@ -91,7 +110,8 @@ class Reporter:
     def epoch(self, history):
         line = epoch_line(history, self.num_epochs, self.eval_label)
         if not self.live:
-            print(line)
+            if prints_epoch(history["epoch"][-1], self.num_epochs):
+                print(line)
             return
         self.text.update(line)
         if self.figure is not None:

@@ -190,7 +190,7 @@ def test_the_run_speaks_the_notebooks_language(cifar_copy, capsys, monkeypatch):
     helpers.train_ch13(net, loaders["train"], None, nn.CrossEntropyLoss(reduction="none"),
                        torch.optim.SGD(net.parameters(), lr=0.001), 1, plot=False, eval_label="valid acc")
     out = capsys.readouterr().out
-    assert "1 轮" in out and "没有 valid 数据" in out and "样本/秒" in out
+    assert "1 轮" in out and "没有验证集" in out and "样本/秒" in out
 
 
 def test_one_device_is_never_wrapped_and_devices_may_be_names(cifar_copy):
