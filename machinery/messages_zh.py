@@ -299,11 +299,6 @@ ZH = {
         "整理后的文件夹里有 train {train} 张 + valid {valid} 张照片，train_valid {both} 张，labels.csv 却列了 {rows} 行：请删除文件夹 {tree}，再运行一次这一节",
     "train/ should hold a folder for each of the 120 breeds, and holds {n}":
         "train/ 里应该每个品种一个文件夹，共 120 个，实际有 {n} 个",
-    "this run: {data} + {weights}": "这次运行：{data} + {weights}",
-    "stand-in pictures": "替身数据",
-    "real photos": "真实照片",
-    "ImageNet weights": "ImageNet 权重",
-    "random weights": "随机权重",
     "{tag}random weights: the BatchNorm statistics were measured on the {n} training photos":
         "{tag}随机权重：批量规范化的统计量是在 {n} 张训练照片上测出来的",
     "{tag}image 0's features move with its batch-mates: d2l's freeze {d2l:.1%}, FrozenBackboneNet {ours:.1%}; d2l's "
@@ -378,11 +373,6 @@ ZH = {
         "划分之后有的树种一张训练照片都没有：请从读取数据的单元格开始重新运行。",
     "The training and validation photos overlap or miss some photos: rerun the split cell.":
         "训练照片和验证照片有重叠，或者漏掉了一些照片：请重新运行划分的单元格。",
-    "stand-in photos": "替身数据（合成图片）",
-    "real leaves": "真实的树叶照片",
-    "pretrained ImageNet weights": "ImageNet 预训练权重",
-    "random weights (the pretrained ones could not be loaded)": "随机权重（预训练权重加载不了）",
-    "This run: {data}, {weights}.": "本次运行：{data}，{weights}。",
     "The head's learning rate should be 10 times the body's: {lrs}": "输出层的学习率应该是主体的 10 倍：{lrs}",
     "The new net's body should start as a copy of the pretrained model: rerun the cell that builds it.":
         "新网络的主体一开始应该和预训练模型完全相同：请重新运行构建它的单元格。",
