@@ -104,8 +104,8 @@ def notes(name):
             tr("Changed: valid gets the first images of each class in file-number order (d2l takes the order "
                "os.listdir gives, which differs between machines), and a class of one image keeps it in train."),
             tr("Added: hard links instead of copies (no extra disk), nothing redone when the files are unchanged, a "
-               "read-only data folder (Kaggle) gets its tree in the output folder, and a missing label or image is "
-               "named.")],
+               "read-only data folder gets its tree elsewhere (on Kaggle in /kaggle/temp, else the output folder), and "
+               "a missing label or image is named.")],
         "reorg_test": lambda: [
             tr("The same as d2l's: every test image goes into test/unknown, one class folder that ImageFolder can "
                "read."),
@@ -132,7 +132,8 @@ def notes(name):
             tr("The same three steps as d2l's reorg_dog_data: read_csv_labels, reorg_train_valid, reorg_test; one "
                "function for both competitions, the label file's name a parameter, n_valid_per_label returned."),
             tr("What reorg_train_valid and reorg_test add comes along: links instead of copies, nothing redone when "
-               "the files are unchanged, a read-only data folder (Kaggle) gets its tree in the output folder.")],
+               "the files are unchanged, a read-only data folder gets its tree elsewhere (on Kaggle in /kaggle/temp, "
+               "else the output folder).")],
         "FrozenBackboneNet": lambda: [
             tr("d2l's get_net puts the pretrained ResNet-34 and the output network in one nn.Sequential and sets "
                "requires_grad=False on the ResNet's parameters: its weights cannot change."),

@@ -72,9 +72,10 @@ ZH = {
         "我们改的：valid 取每个类别按文件编号排序后的前几张（d2l 取 os.listdir 给出的顺序，换一台机器就可能不同）；"
         "只有一张图片的类别把它留在 train 里。",
     "Added: hard links instead of copies (no extra disk), nothing redone when the files are unchanged, a read-only "
-    "data folder (Kaggle) gets its tree in the output folder, and a missing label or image is named.":
-        "我们加的：用硬链接代替复制（不占额外磁盘）；文件没变时什么也不重做；只读的数据目录（Kaggle）把整理出的目录放到"
-        "输出目录；缺少的标签或图片会被指名报出。",
+    "data folder gets its tree elsewhere (on Kaggle in /kaggle/temp, else the output folder), and a missing label or "
+    "image is named.":
+        "我们加的：用硬链接代替复制（不占额外磁盘）；文件没变时什么也不重做；数据目录只读时，整理出的目录放到别处"
+        "（Kaggle 上放在 /kaggle/temp，其他地方放在输出目录）；缺少的标签或图片会被指名报出。",
     "The same as d2l's: every test image goes into test/unknown, one class folder that ImageFolder can read.":
         "和 d2l 的相同：每张测试图片都放进 test/unknown 这一个类别目录，ImageFolder 才能读取。",
     "Added: links instead of copies, stray files (.DS_Store) skipped, nothing redone when the test files are "
@@ -340,8 +341,9 @@ ZH = {
     "both competitions, the label file's name a parameter, n_valid_per_label returned.":
         "和 d2l 的 reorg_dog_data 一样的三步：read_csv_labels、reorg_train_valid、reorg_test；两个比赛共用一个函数，标签文件名是参数，并返回 n_valid_per_label。",
     "What reorg_train_valid and reorg_test add comes along: links instead of copies, nothing redone when the files are "
-    "unchanged, a read-only data folder (Kaggle) gets its tree in the output folder.":
-        "reorg_train_valid 和 reorg_test 的补充也都带过来了：用链接代替复制，文件没变就什么都不重做，数据目录只读时（Kaggle）整理后的文件夹放到输出目录。",
+    "unchanged, a read-only data folder gets its tree elsewhere (on Kaggle in /kaggle/temp, else the output folder).":
+        "reorg_train_valid 和 reorg_test 的补充也都带过来了：用链接代替复制，文件没变就什么都不重做；数据目录只读时，整理后的文件夹放到别处"
+        "（Kaggle 上放在 /kaggle/temp，其他地方放在输出目录）。",
     "d2l's get_net puts the pretrained ResNet-34 and the output network in one nn.Sequential and sets requires_grad=False "
     "on the ResNet's parameters: its weights cannot change.":
         "d2l 的 get_net 把预训练的 ResNet-34 和输出网络放进一个 nn.Sequential，并把 ResNet 的参数设为 requires_grad=False：它的权重不会变。",
