@@ -590,7 +590,7 @@ ZH = {
     "{folder} is on Google Drive, but Drive is not mounted at {root}: {what} would go to a local folder that "
     "disappears when this Colab session ends. Mount Drive first, then run this cell again:\n"
     "    from google.colab import drive; drive.mount('{root}')":
-        "{folder} 在 Google Drive 上，但 Drive 没有挂载到 {root}：{what}会被写到一个本地目录里，这个 Colab 会话结束时它就会"
+        "{folder} 在 Google Drive 上，但 Drive 没有挂载到 {root}：{what} 会被写到一个本地目录里，这个 Colab 会话结束时它就会"
         "消失。请先挂载 Drive，然后重新运行这个单元格：\n"
         "    from google.colab import drive; drive.mount('{root}')",
     "Cannot write {what} in {folder} ({error}). Choose a folder you can write to (or make this one writable), then run "
