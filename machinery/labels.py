@@ -2,6 +2,7 @@
 before anything is built from them. Every problem names the file, the line or the images concerned."""
 import collections
 import csv
+import re
 from pathlib import Path
 
 from .constants import IMAGE_EXTENSIONS
@@ -15,9 +16,9 @@ class LabelError(LearnerError, ValueError):
 
 
 class NearDuplicateLabels(LabelError):
-    """Labels that are equal but for upper/lower case or spaces ('beagle', 'Beagle '): they would become separate
-    classes. Refused, not merged: the spelling that survives becomes a class name and a submission's column, and
-    only the learner knows which one the competition expects."""
+    """Labels equal but for case, spaces, underscores or hyphens ('beagle' and 'Beagle ', 'golden retriever' and
+    'golden_retriever'): they would become separate classes. Refused, not merged: the spelling that survives becomes
+    a class name and a submission's column, and only the learner knows which one the competition expects."""
 
 
 def csv_rows(fname, ncols=2):
@@ -43,14 +44,15 @@ def csv_rows(fname, ncols=2):
 
 
 def label_key(label):
-    """What two labels that mean the same class share: spaces stripped (and runs of them made one), case ignored."""
-    return " ".join(str(label).split()).casefold()
+    """What two labels that mean the same class share: case ignored, and spaces, underscores and hyphens all one
+    separator ('Golden retriever ', 'golden_retriever' and 'golden-retriever' share 'golden retriever')."""
+    return re.sub(r"[\s_-]+", " ", str(label)).strip().casefold()
 
 
 def refuse_near_duplicates(label_of, where):
     """Raise NearDuplicateLabels naming, in one message, every group of labels of label_of ({id: label}) that are
-    equal after stripping spaces and ignoring case, with how many ids each spelling has and its first id. `where`
-    is the folder of the images these labels are for."""
+    equal by label_key (case ignored; spaces, underscores and hyphens alike), with how many ids each spelling has
+    and its first id. `where` is the folder of the images these labels are for."""
     count, first = collections.Counter(label_of.values()), {}
     for key, label in label_of.items():
         first.setdefault(label, key)
@@ -62,18 +64,19 @@ def refuse_near_duplicates(label_of, where):
         text = "; ".join(", ".join(f"{label!r} \u00d7{count[label]} (id {first[label]!r})" for label in g)
                          for g in clashes)
         raise NearDuplicateLabels(tr(
-            "Some labels for {where} differ only in upper/lower case or spaces, so each spelling would become a class "
-            "of its own ({n} classes instead of {meant}; a submission's columns would no longer match the "
-            "competition's). Spellings, with their number of images and one id each: {groups}. Give each class one "
-            "spelling in the label file (the competition's own, usually lowercase), then run this cell again.",
+            "Some labels for {where} differ only in upper/lower case, spaces, underscores or hyphens, so each spelling "
+            "would become a class of its own ({n} classes instead of {meant}; a submission's columns would no longer "
+            "match the competition's). Spellings, with their number of images and one id each: {groups}. Give each "
+            "class one spelling in the label file (the competition's own, usually lowercase), then run this cell "
+            "again.",
             where=where, n=len(count), meant=len(groups), groups=text))
 
 
 def group_by_label(files, labels, folder):
     """{label: [file names]} for the image files of `folder` (natural order kept), after checking that every image
     has a label and every label an image (ValueError naming up to 10 of each, with a hint when the ids look like
-    file names), and that no two labels differ only in case or spaces (NearDuplicateLabels). An id is its file name
-    without the extension ('a.b.png' has id 'a.b')."""
+    file names), and that no two labels differ only in case, spaces, underscores or hyphens (NearDuplicateLabels).
+    An id is its file name without the extension ('a.b.png' has id 'a.b')."""
     refuse_near_duplicates(labels, folder)
     stem = {f: f.rpartition(".")[0] or f for f in files}         # list_images keeps only names with a suffix
     unlabelled = [f for f in files if stem[f] not in labels]
@@ -104,8 +107,8 @@ def check_image_table(df, root, image_col, label_col, classes=None):
     """Check a table of image paths (Classify Leaves' train.csv/test.csv) against the files under root; returns
     (the table without exact duplicate rows, the class list or None when there is no label column, number of
     duplicates dropped). Raises ValueError naming the rows for: a missing column, an image listed with two
-    labels, a listed file that does not exist, a label outside `classes`, labels that differ only in case or
-    spaces (NearDuplicateLabels)."""
+    labels, a listed file that does not exist, a label outside `classes`, labels that differ only in case,
+    spaces, underscores or hyphens (NearDuplicateLabels)."""
     if image_col not in df.columns:
         raise LabelError(tr("no {col} column in the table (columns: {columns})", col=repr(image_col),
                             columns=list(df.columns)))

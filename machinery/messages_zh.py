@@ -632,11 +632,12 @@ ZH = {
     "Could not write the decode cache {path} ({error}); the partial file was removed. The decoded images are kept in "
     "memory only.":
         "无法写入解码缓存 {path}（系统提示：“{error}”），写了一半的文件已删除。解码后的图像只保存在内存中。",
-    "Some labels for {where} differ only in upper/lower case or spaces, so each spelling would become a class of its "
-    "own ({n} classes instead of {meant}; a submission's columns would no longer match the competition's). "
-    "Spellings, with their number of images and one id each: {groups}. Give each class one spelling in the label "
-    "file (the competition's own, usually lowercase), then run this cell again.":
-        "{where} 的标签中有些只在大小写或空格上不同，每种写法都会成为一个单独的类别（{n} 个类别，而不是 {meant} 个；提交文件的"
+    "Some labels for {where} differ only in upper/lower case, spaces, underscores or hyphens, so each spelling "
+    "would become a class of its own ({n} classes instead of {meant}; a submission's columns would no longer "
+    "match the competition's). Spellings, with their number of images and one id each: {groups}. Give each "
+    "class one spelling in the label file (the competition's own, usually lowercase), then run this cell "
+    "again.":
+        "{where} 的标签中有些只在大小写、空格、下划线或连字符上不同，每种写法都会成为一个单独的类别（{n} 个类别，而不是 {meant} 个；提交文件的"
         "列也会与竞赛的对不上）。各种写法及其图像数量和其中一个 id：{groups}。请在标签文件中让每个类别只用一种写法（竞赛"
         "自己的写法，通常是小写），然后重新运行这个单元格。",
     "The checkpoint {path} cannot be read ({error}). It is damaged or incomplete (a copy or a Drive sync cut short?). "

@@ -420,7 +420,7 @@ def test_a_disk_that_fills_up_while_copying_leaves_nothing_half_built(cifar_stan
         assert sum(map(len, _tree(data)["train_valid"].values())) == len(labels)
 
 
-# --- labels that differ only in case or spaces -----------------------------------------------------------------------
+# --- labels that differ only in case, spaces, underscores or hyphens -------------------------------------------------
 
 def test_labels_that_differ_only_in_case_or_spaces_are_refused_in_one_message(tmp_path, monkeypatch):
     """A hand-made labels.csv holding 'beagle' and 'Beagle ' (and 'PUG'): d2l would make extra class folders and the
@@ -444,10 +444,24 @@ def test_labels_that_differ_only_in_case_or_spaces_are_refused_in_one_message(tm
     assert f"{breeds[1].upper()!r} \u00d71 (id {first[breeds[1]]!r}), {breeds[1]!r}" in message
     assert not (data / "train_valid_test").exists()                          # nothing built
     monkeypatch.setenv("COURSE_LANG", "zh")
-    with pytest.raises(label_files.NearDuplicateLabels, match="只在大小写或空格上不同.*5 个类别，而不是 3 个") as err:
+    with pytest.raises(label_files.NearDuplicateLabels, match="只在大小写、空格、下划线或连字符上不同.*5 个类别，而不是 3 个") as err:
         helpers.reorg_kaggle_data(data, "labels.csv", 0.1)
     from english import english_sentences
     assert english_sentences(str(err.value)) == [], str(err.value)
+
+
+def test_labels_that_differ_only_in_underscores_hyphens_or_spaces_are_refused(tmp_path):
+    """'golden retriever' typed by hand beside the competition's 'golden_retriever' (and 'golden-retriever'): one
+    breed, three spellings, refused in one message like a difference in case."""
+    from machinery import labels as label_files
+    labels = {"1": "golden_retriever", "2": "golden retriever", "3": "golden-retriever", "4": "pug", "5": "pug"}
+    with pytest.raises(label_files.NearDuplicateLabels) as err:
+        label_files.refuse_near_duplicates(labels, tmp_path)
+    message = str(err.value)
+    assert "(4 classes instead of 2;" in message
+    assert "'golden retriever' \u00d71 (id '2'), 'golden-retriever' \u00d71 (id '3'), 'golden_retriever' \u00d71 (id '1')" \
+        in message
+    label_files.refuse_near_duplicates({"1": "black-and-tan_coonhound", "2": "bull_mastiff"}, tmp_path)   # distinct
 
 
 def test_the_competitions_own_labels_are_unchanged(real_photos):
@@ -460,7 +474,7 @@ def test_the_competitions_own_labels_are_unchanged(real_photos):
     for name, csv_name in (("cifar", "trainLabels.csv"), ("dog", "labels.csv")):
         labels = helpers.read_csv_labels(real_photos[name] / csv_name)
         label_files.refuse_near_duplicates(labels, name)
-        assert {label_files.label_key(v) for v in labels.values()} == set(labels.values())
+        assert len({label_files.label_key(v) for v in labels.values()}) == len(set(labels.values()))   # none merge
     leaves = real_photos["leaves"]
     train = helpers.CsvImageDataset(leaves, leaves / "train.csv")
     assert train.classes == sorted(set(pd.read_csv(leaves / "train.csv").label))
