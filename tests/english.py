@@ -75,7 +75,3 @@ def english_sentences(text):
         if _is_sentence(words):
             found.append(" ".join(words))
     return found
-
-
-def has_chinese(text):
-    return _CJK.search(text) is not None
