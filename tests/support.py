@@ -90,3 +90,32 @@ def world_readable_tmpdir():
     path = tempfile.mkdtemp(prefix="course-test-")
     os.chmod(path, 0o755)
     return Path(path)
+
+
+@contextlib.contextmanager
+def read_only(folder):
+    """folder and everything in it made read-only for real for the `with` block, as Kaggle mounts /kaggle/input: for
+    an ordinary user by permissions (a-w), for root (which ignores permission bits, and CI runs as root) by the
+    immutable attribute (chattr -R +i), which also refuses hard links to its files. Undone afterwards. Skips where
+    neither holds."""
+    import os
+    import shutil
+    import pytest
+    folder = Path(folder)
+    if os.geteuid() != 0:
+        paths = [folder, *folder.rglob("*")]
+        for p in paths:
+            p.chmod(p.stat().st_mode & ~0o222)
+        undo = lambda: [p.chmod(p.stat().st_mode | 0o200) for p in paths]                      # noqa: E731
+    else:
+        done = subprocess.run(["chattr", "-R", "+i", str(folder)], capture_output=True) if shutil.which("chattr") \
+            else None
+        if done is None or done.returncode or os.access(folder, os.W_OK):
+            if done is not None:
+                subprocess.run(["chattr", "-R", "-i", str(folder)], capture_output=True)
+            pytest.skip("cannot make a folder read-only for root here (no chattr, or a filesystem without it)")
+        undo = lambda: subprocess.run(["chattr", "-R", "-i", str(folder)], check=True)       # noqa: E731
+    try:
+        yield folder
+    finally:
+        undo()

@@ -12,11 +12,9 @@ with papermill, as a learner's Run All would (random weights: no ImageNet weight
 
 Each must end with a valid submission, say what it did once, never contradict itself and never fail a check cell.
 """
-import contextlib
 import hashlib
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +23,7 @@ import pytest
 import helpers
 import notebook_runs
 import real_photo_sets as rp                    # loaded by conftest.py
+from support import read_only
 from machinery.constants import DOG_BREEDS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,31 +53,6 @@ def dog_photos(root, per_breed, n_test=4, side=160):
         photos[(k + j) % len(photos)].save(out / "test" / f"{hashlib.md5(f'test/{j}'.encode()).hexdigest()}.jpg")
     pd.DataFrame(rows, columns=["id", "breed"]).to_csv(out / "labels.csv", index=False)
     return out
-
-
-@contextlib.contextmanager
-def read_only(folder):
-    """The folder and its sub-folders made read-only for everyone, root included, as Kaggle mounts its input: the
-    immutable flag (chattr +i), since these tests run as root, which ignores permission bits; chmod otherwise."""
-    dirs = [folder, *[p for p in folder.rglob("*") if p.is_dir()]]
-    if os.geteuid() == 0:
-        done = subprocess.run(["chattr", "+i", *map(str, dirs)], capture_output=True) if shutil.which("chattr") \
-            else None
-        if done is None or done.returncode != 0 or os.access(folder, os.W_OK):
-            pytest.skip("cannot make a folder read-only for root here (chattr +i unavailable)")
-        undo = ["chattr", "-i", *map(str, dirs)]
-    else:
-        for d in dirs:
-            d.chmod(0o555)
-        undo = None
-    try:
-        yield folder
-    finally:
-        if undo:
-            subprocess.run(undo, check=True)
-        else:
-            for d in dirs:
-                d.chmod(0o755)
 
 
 def printed_once(text, sentence):

@@ -7,16 +7,15 @@ The photos are the 18 real ones of tests/real_photo_sets.py; the weights cannot 
 a closed port and its torch cache is empty), so every run is "real photos, random weights". One epoch per run and one
 configuration per exercise keep a run to a kernel start and a few seconds of training. Last, the lecture's DATA_HUB line
 for hotdog, which the notebook shows and runs, is checked against the installed d2l package."""
-import contextlib
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from notebook_runs import NOTEBOOKS, REPO, execute_notebook
+from support import read_only
 
 NAME = "37_fine_tuning.ipynb"
 QUICK = {"small": dict(IMAGE_SIZE=32, CROP_SCALE=[0.8, 1.0], BATCH_SIZE=16, EPOCHS=1, LR=1e-4, SCRATCH_LR=1e-3,
@@ -118,29 +117,6 @@ def test_notebook_37_on_real_photos(shape, real_photos, tmp_path, monkeypatch, o
     assert_ran_to_the_end(run, root, once)
 
 
-@contextlib.contextmanager
-def read_only(root):
-    """root made read-only for real: chmod for an ordinary user; for root (which ignores permission bits, and CI runs
-    as root) the immutable attribute, which refuses every write to root alike. Skips where neither holds."""
-    paths = [root, *root.rglob("*")]
-    if os.geteuid() != 0:
-        for p in paths:
-            p.chmod(0o555 if p.is_dir() else 0o444)
-        undo = lambda: [p.chmod(0o755 if p.is_dir() else 0o644) for p in paths]        # noqa: E731
-    else:
-        done = subprocess.run(["chattr", "-R", "+i", str(root)], capture_output=True) if shutil.which("chattr") \
-            else None
-        if done is None or done.returncode:
-            pytest.skip("cannot make a folder read-only for root here (no chattr, or a filesystem without it)")
-        undo = lambda: subprocess.run(["chattr", "-R", "-i", str(root)], check=True)    # noqa: E731
-    try:
-        with pytest.raises(PermissionError):
-            (root / "train" / "probe.txt").write_text("x")
-        yield root
-    finally:
-        undo()
-
-
 def test_notebook_37_on_a_read_only_folder_given_as_a_relative_path(real_photos, tmp_path, monkeypatch,
                                                                    offline_kernel):
     """d2l's folder names, read-only (Kaggle mounts data so) and given relative to the repository root, wherever the
@@ -149,6 +125,8 @@ def test_notebook_37_on_a_read_only_folder_given_as_a_relative_path(real_photos,
     root = photos(real_photos, tmp_path)
     before = sorted(p.relative_to(root) for p in root.rglob("*"))
     with read_only(root):
+        with pytest.raises(PermissionError):
+            (root / "train" / "probe.txt").write_text("x")
         run = execute_notebook(NAME, tmp_path, monkeypatch, env=offline_kernel, HOTDOG_DIR=os.path.relpath(root, REPO),
                                PRESET="small", PRESETS=QUICK)
     assert_ran_to_the_end(run, root, [f"Using the real 'hotdog' data in {root}"])

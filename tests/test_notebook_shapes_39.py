@@ -8,17 +8,16 @@ the Chinese notebook runs the same code). Measured on the 2-core development mac
 to 14: 76, 150 and 159 s for the three runs (`pytest tests/test_notebook_shapes_39.py --durations=0`); most of it is
 the kernel's start and three one-epoch ResNet-18 runs.
 """
-import contextlib
 import csv
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 import helpers
 from notebook_runs import REPO, execute_notebook
+from support import read_only
 
 NOTEBOOK = "39_kaggle_cifar10.ipynb"
 ONE_EPOCH = dict(BATCH_SIZE=8, EPOCHS=1, LR=1e-3, LR_PERIOD=1, LR_DECAY=0.5, VALID_RATIO=0.1, NUM_WORKERS=0)
@@ -78,28 +77,6 @@ def test_a_class_without_a_validation_photo_given_as_a_relative_folder(real_phot
     assert f"in {folder.resolve()}" in result.text                          # the relative path, resolved from REPO
     assert "valid acc" in printed(result) and "valid loss" in printed(result)   # the other 9 classes are scored
     assert len(submitted(result, folder)) == 8
-
-
-@contextlib.contextmanager
-def read_only(folder):
-    """The folder and everything in it made read-only, as /kaggle/input is: by permissions for a user, by the
-    immutable attribute for root (who ignores permissions). Skips where neither works."""
-    if os.geteuid() != 0:
-        paths = [Path(folder), *Path(folder).rglob("*")]
-        for p in paths:
-            p.chmod(p.stat().st_mode & ~0o222)
-        try:
-            yield
-        finally:
-            for p in paths:
-                p.chmod(p.stat().st_mode | 0o200)
-        return
-    if shutil.which("chattr") is None or subprocess.run(["chattr", "-R", "+i", str(folder)]).returncode:
-        pytest.skip("cannot make a folder read-only for root here (no chattr, or a filesystem without it)")
-    try:
-        yield
-    finally:
-        subprocess.run(["chattr", "-R", "-i", str(folder)], check=True)
 
 
 def test_a_read_only_data_folder(real_photos, tmp_path, monkeypatch):
