@@ -4,28 +4,21 @@ read-only data folder, a relative LEAVES_DIR. Each runs to the end and says once
 stops at one cell with a learner's message. (The zh notebook runs the same code: tests/test_notebooks.py.)
 
 Each execution takes ~30-60 s on 2 CPU cores (small preset, 24 photos; more under load)."""
-import importlib.util
 import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import helpers
 
-if "notebook_runs" not in sys.modules:                  # tests/ is not on sys.path under pytest's importlib mode
-    _spec = importlib.util.spec_from_file_location("notebook_runs", Path(__file__).with_name("notebook_runs.py"))
-    sys.modules["notebook_runs"] = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(sys.modules["notebook_runs"])
-execute_notebook = sys.modules["notebook_runs"].execute_notebook
+from notebook_runs import REPO, execute_notebook           # loaded by conftest.py
 
 NB = "38_classify_leaves.ipynb"
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _leaves_copy(real_photos, tmp_path, counts=None):
