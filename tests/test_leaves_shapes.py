@@ -38,8 +38,8 @@ def _submission_ok(run, root):
     path = run.outputs / "submissions" / "38_leaves_submission.csv"
     test = pd.read_csv(root / "test.csv", dtype=str)
     classes = sorted(set(pd.read_csv(root / "train.csv", dtype=str).label))
-    helpers.validate_label_submission(path, list(test.image), classes, columns=("image", "label"))
-    return True
+    submission = helpers.validate_label_submission(path, list(test.image), classes, columns=("image", "label"))
+    return len(submission) == len(test)          # validate_label_submission raises on any other problem
 
 
 def test_rare_species_and_species_without_validation_photo(real_photos, tmp_path, monkeypatch):
