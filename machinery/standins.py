@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from . import caveats
-from .messages import LearnerError, tr
 from .constants import CIFAR10_CLASSES, DOG_BREEDS
 from .messages import LearnerError, tr
 from .settings import REPO_DIR, mode_forced
