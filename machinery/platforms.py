@@ -67,8 +67,8 @@ def kaggle_dataset(name):
 def unpacked(name, folder):
     """A dataset folder given by the learner (a notebook's *_DIR parameter), or, for Kaggle CIFAR-10 as the
     competition's zip unpacks (train.7z, test.7z, trainLabels.csv), the folder its archives are extracted to, once
-    (unpack_cifar10). A relative folder is taken from the repository root, as standins.user_folder does."""
-    path = (settings.REPO_DIR / Path(folder).expanduser()).resolve()
+    (unpack_cifar10). A relative folder is taken from the repository root (standins.user_path)."""
+    path = standins.user_path(folder)
     if name == "cifar10_tiny" and path.is_dir() and standins.missing_parts(name, path) and _has_cifar_archives(path):
         return unpack_cifar10(path)
     return folder
