@@ -4,6 +4,7 @@ Text in figures speaks the notebook's language only where the figure can show it
 no Chinese characters (they come out as empty boxes), and Colab and Kaggle have no Chinese font installed. So
 figure_text() gives the Chinese only when a Chinese font is found on the machine (Windows, macOS and most Linux
 desktops have one), and the English otherwise."""
+import functools
 import math
 import re
 
@@ -57,8 +58,14 @@ def figure_text(msgid, **fields):
     except (KeyError, IndexError, ValueError):          # a title with braces of its own: shown as given
         return msgid
     if _CJK_TEXT.search(text) and cjk_font() is None:
-        return {chinese: original for original, chinese in ZH.items()}.get(english, english)
+        return _english_of().get(english, english)
     return text
+
+
+@functools.cache
+def _english_of():
+    """The catalogue reversed, Chinese -> English, built once: figure_text takes a translated title back."""
+    return {chinese: original for original, chinese in ZH.items()}
 
 
 def to_image(img, mean=None, std=None):
