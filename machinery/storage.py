@@ -10,8 +10,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import filelock
-
 from .messages import LearnerError, tr
 
 MARGIN = 1.1                    # ask for 10% more room than estimated, and 1 MiB more
@@ -96,6 +94,7 @@ def locked(lock_file, waiting):
     """Hold an exclusive lock on lock_file (created if missing) for the `with` block, across processes (filelock:
     fcntl/msvcrt locks, released by the system even when the holder is killed). When another process holds it,
     print `waiting` (already translated) once and wait for it."""
+    import filelock                     # here, not at import: only a build takes a lock (~17 ms of `import helpers`)
     lock = filelock.FileLock(str(lock_file))
     try:
         lock.acquire(timeout=0.5)
