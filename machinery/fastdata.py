@@ -146,8 +146,7 @@ def _save_disk_cache(npy, meta, array, info):
         with open(tmp, "wb") as f:
             np.save(f, array)
         os.replace(tmp, npy)
-        meta_tmp.write_text(json.dumps(info))
-        os.replace(meta_tmp, meta)
+        storage.write_json(meta, info)                   # written as meta_tmp, then renamed
     except OSError as e:
         for partial in (tmp, meta_tmp, npy):
             with contextlib.suppress(OSError):

@@ -129,12 +129,6 @@ def _read_manifest(path):
         return None
 
 
-def _write_json(path, obj):
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj))
-    os.replace(tmp, path)
-
-
 def plan_folders(plan):
     """{(split, label): [file names]} that a plan [(file, split, label)] puts in place."""
     expected = collections.defaultdict(list)
@@ -232,7 +226,7 @@ def write_tree(data_dir, src, plan, splits, params, manifest, link=True):
             return False
         (out / manifest).unlink(missing_ok=True)                 # from here on, nothing trusts these splits
         modes = _build_aside(out, os.path.join(src, ""), plan, splits, link)
-        _write_json(out / manifest, {**params, "copies": bool(modes.get("copy"))})
+        storage.write_json(out / manifest, {**params, "copies": bool(modes.get("copy"))})
     if link and (modes.get("symlink") or modes.get("copy")):
         used = {"symlink": tr("{n} symbolic link(s)", n=modes["symlink"]), "copy": tr("{n} copied file(s)",
                                                                                       n=modes["copy"])}

@@ -5,6 +5,7 @@ was to be written there, and what to do, in the notebook's language. Also here: 
 it builds something that others may be building at the same moment (two notebooks on one data folder)."""
 import contextlib
 import errno
+import json
 import os
 import shutil
 import tempfile
@@ -76,6 +77,14 @@ def check_writable(folder, what, need_bytes=0, need_files=0):
             "you no longer need or choose a folder on another disk, then run this cell again.",
             what=what, folder=folder, free=stats.f_favail, need=need_files))
     return folder
+
+
+def write_json(path, obj):
+    """Write obj as JSON to path (a Path) atomically: to <path>.<pid>.tmp, then renamed over path, so that a reader
+    sees the old file or the new one, never a part (two processes never share a partial file)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj))
+    os.replace(tmp, path)
 
 
 def disk_full(error, folder, need_bytes):
