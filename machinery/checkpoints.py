@@ -61,6 +61,11 @@ def checkpoint_bytes(net, trainer):
     return state_bytes(net.state_dict()) + optimiser
 
 
+def _partial(path):
+    """Where save_checkpoint writes before renaming over `path`: <path>.tmp."""
+    return path.with_name(path.name + ".tmp")
+
+
 def save_checkpoint(path, **state):
     """torch.save(state) to a temporary file next to `path`, flushed to disk, then renamed over `path`: an
     interrupted save never leaves a half-written checkpoint, and the previous one survives it. When the save fails
@@ -68,7 +73,7 @@ def save_checkpoint(path, **state):
     the free space and the space needed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = _partial(path)
     try:
         with open(tmp, "wb") as f:
             torch.save(state, f)
@@ -192,7 +197,7 @@ class Run:
         self.settings = optimizer_settings(trainer)           # as the run started: compared on a resume
         if path:                                              # before the first batch: room for a checkpoint?
             with contextlib.suppress(OSError):               # a partial file left by a killed save
-                Path(path).with_name(Path(path).name + ".tmp").unlink(missing_ok=True)
+                _partial(Path(path)).unlink(missing_ok=True)
             storage.check_writable(Path(path).parent, tr("the checkpoint {name}", name=Path(path).name),
                                    checkpoint_bytes(net, trainer))
         if path and Path(path).exists():

@@ -15,6 +15,7 @@ Groups are the connected components of "exact or near" pairs. A group whose labe
 is a label conflict: the same leaf under two species names.
 """
 import hashlib
+import io
 from pathlib import Path
 
 import numpy as np
@@ -33,14 +34,18 @@ def dhash_bits(grey):
 def fingerprints(paths):
     """(sha1 hex digests, dHashes as an (n, 4) uint64 array, thumbnails as an (n, 32, 32) uint8 array) of image
     files. A JPEG is decoded at a reduced scale (draft mode): ~8x faster, and the hash and thumbnail do not need
-    more."""
+    more. Each file is read once: the same bytes are hashed and decoded."""
     sha1s = []
     hashes = np.zeros((len(paths), HASH_SIDE * HASH_SIDE // 64), np.uint64)
     thumbs = np.empty((len(paths), THUMB_SIDE, THUMB_SIDE), np.uint8)
     for i, path in enumerate(paths):
         data = Path(path).read_bytes()
         sha1s.append(hashlib.sha1(data).hexdigest())
-        with Image.open(path) as img:
+        try:
+            img = Image.open(io.BytesIO(data))
+        except Image.UnidentifiedImageError:        # PIL's own message, naming the file as Image.open(path) does
+            raise Image.UnidentifiedImageError(f"cannot identify image file {str(path)!r}") from None
+        with img:
             img.draft("RGB", (2 * THUMB_SIDE, 2 * THUMB_SIDE))
             grey = img.convert("L")
         thumbs[i] = np.asarray(grey.resize((THUMB_SIDE, THUMB_SIDE), Image.BILINEAR))

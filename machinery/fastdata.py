@@ -24,7 +24,7 @@ from torch import nn
 from . import storage
 from .accel import device_for
 from .constants import CIFAR10_MEAN, CIFAR10_STD, IMAGE_EXTENSIONS, IMAGENET_MEAN, IMAGENET_STD
-from .images import load_rgb
+from .images import load_rgb, numbered_by
 from .messages import tr
 
 FAST_CACHE_VERSION = 2          # 2: pixels stored channels-last (N, H, W, 3)
@@ -146,8 +146,7 @@ def _save_disk_cache(npy, meta, array, info):
         with open(tmp, "wb") as f:
             np.save(f, array)
         os.replace(tmp, npy)
-        meta_tmp.write_text(json.dumps(info))
-        os.replace(meta_tmp, meta)
+        storage.write_json(meta, info)                   # written as meta_tmp, then renamed
     except OSError as e:
         for partial in (tmp, meta_tmp, npy):
             with contextlib.suppress(OSError):
@@ -178,13 +177,7 @@ def image_folder_cache(folder, size=None, store="disk", memmap=False, workers=No
         raise ValueError(f"store must be 'disk' or 'memory', not {store!r}")
     folder = Path(folder)
     size = (size, size) if isinstance(size, int) else size
-    if classes is None:
-        classes, class_to_idx = find_classes(folder)
-    else:
-        unknown = sorted({p.name for p in folder.iterdir() if p.is_dir()} - set(classes))
-        if unknown:
-            raise ValueError(f"{folder} has class folder(s) that the training split does not have: {unknown[:10]}")
-        classes, class_to_idx = list(classes), {c: i for i, c in enumerate(classes)}
+    classes, class_to_idx = find_classes(folder) if classes is None else numbered_by(folder, classes)
     samples = make_dataset(folder, class_to_idx, extensions=tuple(sorted(IMAGE_EXTENSIONS)),
                            allow_empty=True)
     if not samples:                 # e.g. a validation split whose classes all had a single image

@@ -13,11 +13,10 @@ from pathlib import Path
 
 from . import settings, storage
 from .constants import IMAGE_EXTENSIONS, STRAY_FILES
-from .messages import tr
+from .messages import say_once, tr
 
 TREE = "train_valid_test"
 _DIGIT_RUNS = re.compile(r"(\d+)")
-_TOLD = set()           # messages printed once per process
 
 
 def natural_key(name):
@@ -57,12 +56,6 @@ def listing_fingerprint(folder, label_of, stats=True):
     return h.hexdigest()
 
 
-def _say_once(key, message):
-    if key not in _TOLD:
-        _TOLD.add(key)
-        print(message)
-
-
 def tree_root(data_dir):
     """Where the reorganised tree of data_dir lives: <data_dir>/train_valid_test, as in d2l. When data_dir is
     read-only, the tree goes to <base>/reorganised/<folder name>-<hash>/train_valid_test instead, and a line says so
@@ -76,8 +69,8 @@ def tree_root(data_dir):
     digest = hashlib.sha1(str(data_dir).encode()).hexdigest()[:8]
     base = settings.data_dir_root() if settings.kaggle_root() else settings.output_dir()
     outside = base / "reorganised" / f"{data_dir.name}-{digest}" / TREE
-    _say_once(("tree", str(data_dir)), tr("{data_dir} is read-only: the reorganised folders go to {outside}",
-                                          data_dir=data_dir, outside=outside))
+    say_once(("tree", str(data_dir)), tr("{data_dir} is read-only: the reorganised folders go to {outside}",
+                                         data_dir=data_dir, outside=outside))
     return outside
 
 
@@ -134,12 +127,6 @@ def _read_manifest(path):
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-
-
-def _write_json(path, obj):
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj))
-    os.replace(tmp, path)
 
 
 def plan_folders(plan):
@@ -239,10 +226,10 @@ def write_tree(data_dir, src, plan, splits, params, manifest, link=True):
             return False
         (out / manifest).unlink(missing_ok=True)                 # from here on, nothing trusts these splits
         modes = _build_aside(out, os.path.join(src, ""), plan, splits, link)
-        _write_json(out / manifest, {**params, "copies": bool(modes.get("copy"))})
+        storage.write_json(out / manifest, {**params, "copies": bool(modes.get("copy"))})
     if link and (modes.get("symlink") or modes.get("copy")):
         used = {"symlink": tr("{n} symbolic link(s)", n=modes["symlink"]), "copy": tr("{n} copied file(s)",
                                                                                       n=modes["copy"])}
-        _say_once(("modes", str(out)), tr("{out}: hard links were not possible here; used {used}.", out=out,
-                                          used=", ".join(used[m] for m in ("symlink", "copy") if modes.get(m))))
+        say_once(("modes", str(out)), tr("{out}: hard links were not possible here; used {used}.", out=out,
+                                         used=", ".join(used[m] for m in ("symlink", "copy") if modes.get(m))))
     return True

@@ -83,14 +83,20 @@ class CheckedImageFolder(DatasetFolder):
     def find_classes(self, directory):
         if self.fixed_classes is None:
             return super().find_classes(directory)
-        found = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir())
-        unknown = sorted(set(found) - set(self.fixed_classes))
-        if unknown:
-            raise ImageDataError(tr("{directory} has class folder(s) that the training split does not have: "
-                                    "{classes}. The model could never predict them; rebuild the split "
-                                    "(helpers.reorg_train_valid) or move those images.", directory=directory,
-                                    classes=unknown[:10]))
-        return list(self.fixed_classes), {c: i for i, c in enumerate(self.fixed_classes)}
+        return numbered_by(directory, self.fixed_classes)
+
+
+def numbered_by(directory, classes):
+    """(classes, {class: index}) for a folder of class folders numbered by the list `classes` (a class folder missing
+    is simply empty); ImageDataError naming any class folder that is not in the list."""
+    found = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir())
+    unknown = sorted(set(found) - set(classes))
+    if unknown:
+        raise ImageDataError(tr("{directory} has class folder(s) that the training split does not have: "
+                                "{classes}. The model could never predict them; rebuild the split "
+                                "(helpers.reorg_train_valid) or move those images.", directory=directory,
+                                classes=unknown[:10]))
+    return list(classes), {c: i for i, c in enumerate(classes)}
 
 
 def collate(batch):

@@ -81,6 +81,16 @@ def notebook_language():
     return language_of_code(shell.user_ns.get("_ih", [])) if shell is not None else "en"
 
 
+_TOLD = set()           # keys of the messages said once in this process
+
+
+def say_once(key, message):
+    """Print message (already translated) the first time `key` comes up in this process; later calls say nothing."""
+    if key not in _TOLD:
+        _TOLD.add(key)
+        print(message)
+
+
 class LearnerError(Exception):
     """An error written for a learner: its message says what is wrong and what to do, in the notebook's language.
     In a notebook it is shown as the message alone (see show_learner_errors_plainly)."""

@@ -21,18 +21,11 @@ import time
 from pathlib import Path
 
 from . import caveats, datahub, settings, standins
-from .messages import LearnerError, tr
+from .messages import LearnerError, say_once, tr
 
 # Our dataset name -> the Kaggle competition whose data a notebook runs on (its folder under <kaggle root>/input).
 COMPETITIONS = {"cifar10_tiny": "cifar-10", "dog_tiny": "dog-breed-identification", "leaves": "classify-leaves"}
 SEARCH_DEPTH = 3        # <input>/<name>/<a>/<b>: a dataset mounted one or two folders deeper than a competition
-_TOLD = set()
-
-
-def _say_once(key, message):
-    if key not in _TOLD:
-        _TOLD.add(key)
-        print(message)
 
 
 # --- Kaggle Notebooks: finding the competition's data -----------------------------------------------------------
@@ -74,8 +67,8 @@ def kaggle_dataset(name):
 def unpacked(name, folder):
     """A dataset folder given by the learner (a notebook's *_DIR parameter), or, for Kaggle CIFAR-10 as the
     competition's zip unpacks (train.7z, test.7z, trainLabels.csv), the folder its archives are extracted to, once
-    (unpack_cifar10). A relative folder is taken from the repository root, as standins.user_folder does."""
-    path = (settings.REPO_DIR / Path(folder).expanduser()).resolve()
+    (unpack_cifar10). A relative folder is taken from the repository root (standins.user_path)."""
+    path = standins.user_path(folder)
     if name == "cifar10_tiny" and path.is_dir() and standins.missing_parts(name, path) and _has_cifar_archives(path):
         return unpack_cifar10(path)
     return folder
@@ -213,8 +206,8 @@ def default_num_workers():
     workers = min(4, max(0, (os.cpu_count() or 1) - 1))
     interactive = not hasattr(sys.modules.get("__main__"), "__file__")
     if workers and start_method() != "fork" and interactive:
-        _say_once("workers", tr("Data loading runs in the main process (num_workers=0): on this system DataLoader "
-                                "workers start with '{method}', and such a worker cannot use what a notebook cell "
-                                "defines.", method=start_method()))
+        say_once("workers", tr("Data loading runs in the main process (num_workers=0): on this system DataLoader "
+                               "workers start with '{method}', and such a worker cannot use what a notebook cell "
+                               "defines.", method=start_method()))
         return 0
     return workers

@@ -4,6 +4,7 @@ Text in figures speaks the notebook's language only where the figure can show it
 no Chinese characters (they come out as empty boxes), and Colab and Kaggle have no Chinese font installed. So
 figure_text() gives the Chinese only when a Chinese font is found on the machine (Windows, macOS and most Linux
 desktops have one), and the English otherwise."""
+import functools
 import math
 import re
 
@@ -57,8 +58,14 @@ def figure_text(msgid, **fields):
     except (KeyError, IndexError, ValueError):          # a title with braces of its own: shown as given
         return msgid
     if _CJK_TEXT.search(text) and cjk_font() is None:
-        return {chinese: original for original, chinese in ZH.items()}.get(english, english)
+        return _english_of().get(english, english)
     return text
+
+
+@functools.cache
+def _english_of():
+    """The catalogue reversed, Chinese -> English, built once: figure_text takes a translated title back."""
+    return {chinese: original for original, chinese in ZH.items()}
 
 
 def to_image(img, mean=None, std=None):
@@ -84,10 +91,16 @@ def wrap(title, scale):
     return "\n".join(textwrap.fill(line, width) for line in str(title).splitlines() or [""])
 
 
+def caveat_tags():
+    """The caveat tags in force for a figure, '[STAND-IN DATA] [RANDOM WEIGHTS]' (figure_text: Chinese where it can
+    be drawn); '' when all is real."""
+    return " ".join(f"[{figure_text(t)}]" for t in caveats.tags())
+
+
 def title_with_caveats(fig, title, fontsize=9):
     """Give a figure its title (translated by figure_text when the catalogue has it), with the stand-in /
     random-weights tag in red on a line of its own above it."""
-    tag = " ".join(f"[{figure_text(t)}]" for t in caveats.tags())
+    tag = caveat_tags()
     title = figure_text(title) if title else title
     text = f"{tag}\n{title}" if tag and title else (tag or title or "")
     fig.suptitle(text, color="red" if tag else "black", fontsize=fontsize)
@@ -157,7 +170,7 @@ def confusion_figure(y_true, y_pred, classes, normalize=True, ax=None):
             for j in range(len(classes)):
                 ax.text(j, i, f"{shown[i, j]:.2f}" if normalize else str(cm[i, j]), ha="center", va="center",
                         fontsize=7, color="white" if shown[i, j] > shown.max() / 2 else "black")
-    tag = " ".join(f"[{figure_text(t)}]" for t in caveats.tags())
+    tag = caveat_tags()
     ax.set_title(f"{tag} {figure_text('confusion matrix')}".strip(), fontsize=9, color="red" if tag else "black")
     return fig
 

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from . import storage
+from .messages import tr
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 DATA_MODES = ("real", "standin", "auto")
@@ -44,7 +45,7 @@ def output_dir(*parts):
     kaggle = kaggle_root()
     default = kaggle / "working" if kaggle else REPO_DIR / "outputs"
     path = Path(os.environ.get("COURSE_OUTPUT_DIR") or default).expanduser().joinpath(*parts)
-    return storage.check_writable(path, storage.tr("figures, checkpoints and submissions"))
+    return storage.check_writable(path, tr("figures, checkpoints and submissions"))
 
 
 def data_mode(mode=None):

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from . import caveats
-from .messages import LearnerError, tr
 from .constants import CIFAR10_CLASSES, DOG_BREEDS
 from .messages import LearnerError, tr
 from .settings import REPO_DIR, mode_forced
@@ -408,11 +407,17 @@ def extracted_folder(name, root):
     return None
 
 
+def user_path(folder):
+    """A folder given by the learner as an absolute Path: '~' expanded, a relative path taken from the repository
+    root (one rule for every notebook, wherever the kernel runs)."""
+    return (REPO_DIR / Path(folder).expanduser()).resolve()
+
+
 def user_folder(name, folder, tag=None):
     """A dataset folder given by the learner (a notebook's *_DIR parameter): '~' expanded, a relative path taken
     from the repository root (one rule for every notebook, wherever the kernel runs), the layout checked with a
     DataFolderError that shows the resolved path. Returns the resolved Path, announced as real or stand-in."""
-    path = (REPO_DIR / Path(folder).expanduser()).resolve()
+    path = user_path(folder)
     missing = missing_parts(name, path, USER_LAYOUTS) if path.is_dir() else None
     if missing is None or missing:
         held_out = [d for d in ("val", "valid", "validation") if missing == ["test"] and (path / d).is_dir()]

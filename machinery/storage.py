@@ -5,12 +5,11 @@ was to be written there, and what to do, in the notebook's language. Also here: 
 it builds something that others may be building at the same moment (two notebooks on one data folder)."""
 import contextlib
 import errno
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-
-import filelock
 
 from .messages import LearnerError, tr
 
@@ -80,6 +79,14 @@ def check_writable(folder, what, need_bytes=0, need_files=0):
     return folder
 
 
+def write_json(path, obj):
+    """Write obj as JSON to path (a Path) atomically: to <path>.<pid>.tmp, then renamed over path, so that a reader
+    sees the old file or the new one, never a part (two processes never share a partial file)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj))
+    os.replace(tmp, path)
+
+
 def disk_full(error, folder, need_bytes):
     """True when `error`, raised while writing need_bytes into folder, means the disk is full: ENOSPC or EDQUOT, or
     any error (torch.save reports a full disk as 'unexpected pos') with less free space left than was needed."""
@@ -96,6 +103,7 @@ def locked(lock_file, waiting):
     """Hold an exclusive lock on lock_file (created if missing) for the `with` block, across processes (filelock:
     fcntl/msvcrt locks, released by the system even when the holder is killed). When another process holds it,
     print `waiting` (already translated) once and wait for it."""
+    import filelock                     # here, not at import: only a build takes a lock (~17 ms of `import helpers`)
     lock = filelock.FileLock(str(lock_file))
     try:
         lock.acquire(timeout=0.5)
