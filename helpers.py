@@ -111,6 +111,8 @@ def setup_notebook(chapter, seed=0, min_versions=None):
     seed_everything(seed)
     import matplotlib.pyplot as plt
     plt.rcParams.update({"figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3, "font.size": 10})
+    if messages.language() != "en":
+        plots.cjk_font()        # the Chinese font joins rcParams now, before any figure's text is made with it
     hint = tr(" (no GPU: the small presets run on a CPU; on Colab or Kaggle, turn on a GPU)") if device.type == "cpu" \
         else ""
     print(tr("torch {torch}, device {device}{hint}; data mode '{mode}'{forced}; seed {seed}", torch=torch.__version__,

@@ -380,6 +380,9 @@ ZH = {
         "新网络的主体一开始应该和预训练模型完全相同：请重新运行构建它的单元格。",
     "model A, fine-tuned on the leaves": "模型 A：在树叶上微调",
     "model B, another seed": "模型 B：换一个随机种子",
+    "species, sorted by number of photos": "树种（按照片数排序）",
+    "training photos": "训练照片数",
+    "photos per species: max {max}, median {median}, min {min}": "每个树种的照片数：最多 {max}，中位数 {median}，最少 {min}",
     "Training loss of the first epoch {first:.2f}; a uniform guess over {c} species scores ln {c} = {chance:.2f}.":
         "第一轮的训练损失 {first:.2f}；在 {c} 个树种上平均猜测的损失是 ln {c} = {chance:.2f}。",
     "No validation photos: the tricks cannot be compared on this data.": "没有验证照片：这份数据上无法比较这些技巧。",
